@@ -1,0 +1,34 @@
+/* arena: bump allocation over one aligned block (see arena.h). */
+#include "core/arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void *r1_alloc_aligned(size_t n) {
+    void *p = NULL;
+    if (posix_memalign(&p, R1_ALIGN, r1_align_up(n ? n : 1)) != 0) return NULL;
+    return p;
+}
+
+r1_status r1_arena_init(r1_arena *a, size_t cap) {
+    a->base = r1_alloc_aligned(cap);
+    a->cap = r1_align_up(cap);
+    a->used = 0;
+    if (!a->base) return r1_fail(R1_NOMEM, "arena: cannot allocate %zu bytes", cap);
+    memset(a->base, 0, a->cap);
+    return R1_OK;
+}
+
+void r1_arena_free(r1_arena *a) {
+    free(a->base);
+    a->base = NULL;
+    a->cap = a->used = 0;
+}
+
+void *r1_arena_alloc(r1_arena *a, size_t n) {
+    size_t need = r1_align_up(n);
+    if (need > a->cap - a->used) return NULL;
+    void *p = a->base + a->used;
+    a->used += need;
+    return p;
+}

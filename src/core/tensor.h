@@ -1,0 +1,37 @@
+/* tensor: a typed view of up to 4 dimensions over memory someone else owns
+ * (an mmap'd file, an arena, a training slab). Shapes are listed outermost
+ * first, as in safetensors: a Linear weight is [out, in], row-major. */
+#ifndef R1_TENSOR_H
+#define R1_TENSOR_H
+
+#include <stdint.h>
+
+#include "core/dtype.h"
+
+enum { R1_MAX_DIMS = 4 };
+
+typedef struct {
+    r1_dtype dtype;
+    int ndim;
+    int64_t shape[R1_MAX_DIMS];
+    void *data; /* not owned */
+} r1_tensor;
+
+/* Number of elements (product of the shape; 1 for a scalar). */
+static inline int64_t r1_tensor_numel(const r1_tensor *t) {
+    int64_t n = 1;
+    for (int i = 0; i < t->ndim; i++) n *= t->shape[i];
+    return n;
+}
+
+/* Bytes of data. */
+static inline size_t r1_tensor_bytes(const r1_tensor *t) {
+    return (size_t)r1_tensor_numel(t) * r1_dtype_size(t->dtype);
+}
+
+/* Row r of a 2-D (or stacked) tensor whose innermost extent is shape[ndim-1]. */
+static inline void *r1_tensor_row(const r1_tensor *t, int64_t r) {
+    return (char *)t->data + (size_t)r * (size_t)t->shape[t->ndim - 1] * r1_dtype_size(t->dtype);
+}
+
+#endif

@@ -1,0 +1,128 @@
+/* threads: a spin-then-sleep worker pool (see threads.h).
+ * A region is published by bumping `gen`; each worker runs its share and
+ * decrements `pending`; the caller spins until pending reaches zero. */
+#include "core/threads.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+enum { SPIN_ITERS = 1 << 16 };
+
+typedef struct {
+    r1_pool *pool;
+    int ith;
+} worker_arg;
+
+struct r1_pool {
+    int n;
+    pthread_t *threads;
+    worker_arg *args;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    atomic_uint gen;
+    atomic_int pending;
+    atomic_int quit;
+    r1_task_fn fn;
+    void *ctx;
+};
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+static void *worker_main(void *p) {
+    worker_arg *a = p;
+    r1_pool *pool = a->pool;
+    unsigned seen = 0;
+    for (;;) {
+        unsigned g;
+        int spins = 0;
+        while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen) {
+            if (++spins < SPIN_ITERS) {
+                cpu_relax();
+                continue;
+            }
+            pthread_mutex_lock(&pool->mu);
+            while (atomic_load_explicit(&pool->gen, memory_order_acquire) == seen) pthread_cond_wait(&pool->cv, &pool->mu);
+            pthread_mutex_unlock(&pool->mu);
+        }
+        seen = g;
+        if (atomic_load(&pool->quit)) return NULL;
+        pool->fn(pool->ctx, a->ith, pool->n);
+        atomic_fetch_sub_explicit(&pool->pending, 1, memory_order_release);
+    }
+}
+
+r1_status r1_pool_create(r1_pool **out, int nthreads) {
+    *out = NULL;
+    if (nthreads < 1 || nthreads > 1024) return r1_fail(R1_INVALID, "threads: count %d out of range 1..1024", nthreads);
+    r1_pool *p = calloc(1, sizeof *p);
+    if (!p) return r1_fail(R1_NOMEM, "threads: cannot allocate pool");
+    p->n = nthreads;
+    pthread_mutex_init(&p->mu, NULL);
+    pthread_cond_init(&p->cv, NULL);
+    atomic_init(&p->gen, 0);
+    atomic_init(&p->pending, 0);
+    atomic_init(&p->quit, 0);
+    p->threads = calloc((size_t)nthreads, sizeof *p->threads);
+    p->args = calloc((size_t)nthreads, sizeof *p->args);
+    if (!p->threads || !p->args) {
+        r1_pool_destroy(p);
+        return r1_fail(R1_NOMEM, "threads: cannot allocate pool");
+    }
+    for (int i = 1; i < nthreads; i++) {
+        p->args[i] = (worker_arg){p, i};
+        if (pthread_create(&p->threads[i], NULL, worker_main, &p->args[i]) != 0) {
+            p->n = i; /* destroy joins only the started ones */
+            r1_pool_destroy(p);
+            return r1_fail(R1_NOMEM, "threads: cannot start worker %d", i);
+        }
+    }
+    *out = p;
+    return R1_OK;
+}
+
+void r1_pool_destroy(r1_pool *p) {
+    if (!p) return;
+    if (p->threads) {
+        atomic_store(&p->quit, 1);
+        pthread_mutex_lock(&p->mu);
+        atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+        pthread_cond_broadcast(&p->cv);
+        pthread_mutex_unlock(&p->mu);
+        for (int i = 1; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    }
+    pthread_mutex_destroy(&p->mu);
+    pthread_cond_destroy(&p->cv);
+    free(p->threads);
+    free(p->args);
+    free(p);
+}
+
+int r1_pool_size(const r1_pool *p) { return p ? p->n : 1; }
+
+void r1_pool_run(r1_pool *p, r1_task_fn fn, void *ctx) {
+    if (!p || p->n == 1) {
+        fn(ctx, 0, 1);
+        return;
+    }
+    p->fn = fn;
+    p->ctx = ctx;
+    atomic_store_explicit(&p->pending, p->n - 1, memory_order_relaxed);
+    pthread_mutex_lock(&p->mu);
+    atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
+    pthread_cond_broadcast(&p->cv);
+    pthread_mutex_unlock(&p->mu);
+    fn(ctx, 0, p->n);
+    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+}
+
+int r1_cpu_count(void) {
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : (int)n;
+}

@@ -1,0 +1,38 @@
+/* threads: one pool of persistent workers, created once per process/model.
+ * A parallel region runs fn(ctx, ith, nth) on nth threads (the caller is
+ * thread 0) and returns when all have finished. Workers spin briefly before
+ * sleeping because decode issues thousands of tiny regions per token and a
+ * futex wake costs more than the work itself (measured in bench/). Work is
+ * split by (ith, nth) only, so results are reproducible for a thread count. */
+#ifndef R1_THREADS_H
+#define R1_THREADS_H
+
+#include <stdint.h>
+
+#include "core/status.h"
+
+typedef struct r1_pool r1_pool;
+typedef void (*r1_task_fn)(void *ctx, int ith, int nth);
+
+/* Creates a pool of nthreads (>= 1; the caller counts as one). */
+r1_status r1_pool_create(r1_pool **out, int nthreads);
+void r1_pool_destroy(r1_pool *p);
+/* Threads in the pool; 1 for a NULL pool. */
+int r1_pool_size(const r1_pool *p);
+/* Runs fn on every thread and waits. A NULL pool runs fn(ctx, 0, 1) inline.
+ * Not reentrant: fn must not call r1_pool_run on the same pool. */
+void r1_pool_run(r1_pool *p, r1_task_fn fn, void *ctx);
+
+/* The [lo, hi) share of n items for thread ith of nth, in blocks of `align`
+ * items (so SIMD tiles and cache lines are not shared between threads). */
+static inline void r1_split(int64_t n, int ith, int nth, int64_t align, int64_t *lo, int64_t *hi) {
+    int64_t blocks = (n + align - 1) / align;
+    int64_t b0 = blocks * ith / nth, b1 = blocks * (ith + 1) / nth;
+    *lo = b0 * align < n ? b0 * align : n;
+    *hi = b1 * align < n ? b1 * align : n;
+}
+
+/* Number of online CPUs (>= 1). */
+int r1_cpu_count(void);
+
+#endif

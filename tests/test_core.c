@@ -1,0 +1,151 @@
+/* Tests for core/: status messages, dtype conversions, arena, rng, pool. */
+#include "test.h"
+
+#include <stdatomic.h>
+
+#include "core/arena.h"
+#include "core/dtype.h"
+#include "core/rng.h"
+#include "core/status.h"
+#include "core/threads.h"
+
+TEST(status_messages) {
+    r1_err_clear();
+    CHECK_STR(r1_errmsg(), "");
+    r1_status s = r1_fail(R1_FORMAT, "tensor '%s' ends at %d", "w", 9);
+    CHECK_EQ_INT(s, R1_FORMAT);
+    CHECK_STR(r1_errmsg(), "tensor 'w' ends at 9");
+    r1_err_wrap(s, "model.safetensors");
+    CHECK_STR(r1_errmsg(), "model.safetensors: tensor 'w' ends at 9");
+    CHECK_STR(r1_status_str(R1_NOMEM), "out of memory");
+    CHECK_STR(r1_status_str(R1_OK), "ok");
+}
+
+TEST(bf16_round_trip) {
+    /* exact values survive; RNE on ties; NaN stays NaN */
+    CHECK(r1_bf16_to_f32(r1_f32_to_bf16(1.5f)) == 1.5f);
+    CHECK(r1_bf16_to_f32(r1_f32_to_bf16(-2.0f)) == -2.0f);
+    float tie_even = 1.0f + 1.0f / 256.0f; /* halfway between 1 and 1+2^-7: rounds to 1 */
+    CHECK(r1_bf16_to_f32(r1_f32_to_bf16(tie_even)) == 1.0f);
+    float tie_odd = 1.0f + 3.0f / 256.0f; /* halfway, rounds up to even mantissa */
+    CHECK(r1_bf16_to_f32(r1_f32_to_bf16(tie_odd)) == 1.0f + 4.0f / 256.0f);
+    float nan = NAN;
+    CHECK(isnan(r1_bf16_to_f32(r1_f32_to_bf16(nan))));
+    CHECK(isinf(r1_bf16_to_f32(r1_f32_to_bf16(INFINITY))));
+}
+
+TEST(f16_all_values_round_trip) {
+    /* every finite f16 converts to f32 and back exactly */
+    int bad = 0;
+    for (uint32_t h = 0; h < 65536; h++) {
+        if ((h & 0x7c00u) == 0x7c00u && (h & 0x3ffu)) continue; /* NaN payloads */
+        uint16_t back = r1_f32_to_f16(r1_f16_to_f32((uint16_t)h));
+        if (back != h) bad++;
+    }
+    CHECK_EQ_INT(bad, 0);
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(65504.0f)) == 65504.0f);
+    CHECK(isinf(r1_f16_to_f32(r1_f32_to_f16(65520.0f))));
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(5.9604645e-8f)) == 5.9604645e-8f); /* smallest subnormal */
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(2.9802322e-8f)) == 0.0f);          /* 2^-25 ties to even 0 */
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(3.0e-8f)) == 5.9604645e-8f);
+    /* rounding of a normal value: 1 + 2^-11 is a tie -> 1; 1 + 3*2^-11 -> 1 + 2^-9 */
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(1.0f + 1.0f / 2048)) == 1.0f);
+    CHECK(r1_f16_to_f32(r1_f32_to_f16(1.0f + 3.0f / 2048)) == 1.0f + 4.0f / 2048);
+}
+
+TEST(arena_alignment_and_limit) {
+    r1_arena a;
+    CHECK_OK(r1_arena_init(&a, 1000));
+    char *p = r1_arena_alloc(&a, 3), *q = r1_arena_alloc(&a, 100);
+    CHECK(p && q);
+    CHECK(((uintptr_t)p % R1_ALIGN) == 0 && ((uintptr_t)q % R1_ALIGN) == 0);
+    CHECK(q - p == R1_ALIGN);
+    CHECK(r1_arena_alloc(&a, 10000) == NULL);
+    r1_arena_reset(&a);
+    CHECK(r1_arena_alloc(&a, 3) == p);
+    r1_arena_free(&a);
+}
+
+TEST(rng_is_deterministic_and_portable) {
+    r1_rng a, b;
+    r1_rng_seed(&a, 42);
+    r1_rng_seed(&b, 42);
+    for (int i = 0; i < 100; i++) CHECK(r1_rng_u64(&a) == r1_rng_u64(&b));
+    /* pinned values: any change to the generator breaks reproducibility */
+    r1_rng_seed(&a, 0);
+    uint64_t first = r1_rng_u64(&a);
+    CHECK(first == 0x99ec5f36cb75f2b4ull);
+    double sum = 0, sq = 0;
+    int n = 200000;
+    for (int i = 0; i < n; i++) {
+        double x = r1_rng_normal(&a);
+        sum += x;
+        sq += x * x;
+    }
+    CHECK_NEAR(sum / n, 0.0, 0.01);
+    CHECK_NEAR(sq / n, 1.0, 0.01);
+    for (int i = 0; i < 1000; i++) {
+        float f = r1_rng_f32(&a);
+        CHECK(f >= 0.0f && f < 1.0f);
+        CHECK(r1_rng_below(&a, 7) < 7);
+    }
+}
+
+typedef struct {
+    atomic_int hits[8];
+    int64_t sum[8];
+} pool_ctx;
+
+static void pool_task(void *p, int ith, int nth) {
+    pool_ctx *c = p;
+    atomic_fetch_add(&c->hits[ith], 1);
+    int64_t lo, hi;
+    r1_split(1000, ith, nth, 16, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) c->sum[ith] += i;
+}
+
+TEST(pool_runs_every_thread_once) {
+    for (int n = 1; n <= 4; n++) {
+        r1_pool *p;
+        CHECK_OK(r1_pool_create(&p, n));
+        CHECK_EQ_INT(r1_pool_size(p), n);
+        for (int rep = 0; rep < 200; rep++) {
+            pool_ctx c = {0};
+            r1_pool_run(p, pool_task, &c);
+            int64_t total = 0;
+            for (int i = 0; i < n; i++) {
+                CHECK_EQ_INT(atomic_load(&c.hits[i]), 1);
+                total += c.sum[i];
+            }
+            CHECK_EQ_INT(total, 999 * 1000 / 2);
+        }
+        r1_pool_destroy(p);
+    }
+    r1_pool *bad;
+    CHECK(r1_pool_create(&bad, 0) == R1_INVALID);
+}
+
+TEST(split_covers_range_aligned) {
+    for (int nth = 1; nth <= 5; nth++) {
+        int64_t prev = 0;
+        for (int ith = 0; ith < nth; ith++) {
+            int64_t lo, hi;
+            r1_split(37, ith, nth, 16, &lo, &hi);
+            CHECK_EQ_INT(lo, prev);
+            CHECK(lo % 16 == 0 || lo == 37);
+            prev = hi;
+        }
+        CHECK_EQ_INT(prev, 37);
+    }
+}
+
+int main(void) {
+    RUN(status_messages);
+    RUN(bf16_round_trip);
+    RUN(f16_all_values_round_trip);
+    RUN(arena_alignment_and_limit);
+    RUN(rng_is_deterministic_and_portable);
+    RUN(pool_runs_every_thread_once);
+    RUN(split_covers_range_aligned);
+    TEST_MAIN_END();
+}
