@@ -4,43 +4,60 @@
  *
  * Layout convention: a weight W is [M, K] row-major (HF [out, in]); activations
  * X are [N, K] row-major; Y = X W^T is [N, M]. Kernels compute a column range
- * [m0, m1) of Y for all N rows so that threads can split the weight rows. */
+ * [m0, m1) of Y for all N rows so that threads can split the weight rows.
+ * Accumulation is always f32; within one ISA every output element is computed
+ * in a fixed order that does not depend on the range a thread was given, so
+ * results are bit-identical for any thread count. */
 #ifndef R1_KERNELS_H
 #define R1_KERNELS_H
 
-#include <stdint.h>
-
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "core/dtype.h"
 
 /* y[i*ldy + j] = sum_k x[i*K + k] * w[j*K + k]   for i < N, m0 <= j < m1.
- * w points at the whole weight (element type fixed per table slot). */
+ * x: [N, K] f32; w: the whole [M, K] weight (element type fixed per table
+ * slot); y: [N, ldy] f32, only columns [m0, m1) written. */
 typedef void (*r1_matmul_fn)(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                              int64_t m0, int64_t m1);
 
+/* The "NN" product with strided left operand, used for both training products:
+ *   c[i*ldc + k] = (accumulate ? c[i*ldc + k] : 0) + sum_{j<J} a[i*a_si + j*a_sj] * b[j*ldb + k]
+ * for i0 <= i < i1 and k0 <= k < k1, terms added in the order j = 0, 1, ..., J-1.
+ *   dX = dY W    : c = dx [N, K], a = dy [N, M] (a_si = M, a_sj = 1), b = W [M, K], J = M
+ *   dW += dY^T X : c = dW [M, K], a = dy [N, M] (a_si = 1, a_sj = M), b = X [N, K], J = N
+ * All f32. */
+typedef void (*r1_gemm_nn_fn)(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b,
+                              int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1,
+                              bool accumulate);
+
 typedef struct {
-    const char *isa;                      /* "ref", "avx2", "avx512" */
-    r1_matmul_fn matmul[R1_DT_COUNT];     /* indexed by the weight dtype */
+    const char *isa;                  /* "ref", "avx2", "avx512" */
+    r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype */
+    r1_gemm_nn_fn gemm_nn;            /* f32 only */
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);
 } r1_kernels;
 
-/* The table for the best ISA this CPU supports (or R1_ISA's choice); selected
- * once, thread-safe. */
+/* The table for the best ISA this CPU supports (avx512 > avx2 > ref), or
+ * R1_ISA's choice; an unknown or unavailable R1_ISA falls back to the best
+ * with one warning on stderr. Selected once, thread-safe. */
 const r1_kernels *r1_kernels_get(void);
-/* The table for a named ISA, or NULL if unknown or the CPU lacks it. */
+/* The table for a named ISA ("ref", "avx2", "avx512"), or NULL if the name is
+ * unknown, the build lacks it (non-x86) or the CPU/OS does not support it. */
 const r1_kernels *r1_kernels_for(const char *isa);
 
-/* Per-ISA tables (NULL-returning on builds/CPUs without the ISA). */
+/* Per-ISA tables (NULL on builds/CPUs without the ISA). */
 const r1_kernels *r1_kernels_ref(void);
 const r1_kernels *r1_kernels_avx2(void);
 const r1_kernels *r1_kernels_avx512(void);
 
-/* CPU features, detected once (cpu_features.c). */
+/* CPU features, detected once (cpu_features.c). A feature is reported only if
+ * the CPU has it and the OS saves its register state (XCR0). */
 typedef struct {
-    bool avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni;
+    bool avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni;
 } r1_cpu;
 const r1_cpu *r1_cpu_get(void);
 

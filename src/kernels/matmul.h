@@ -1,19 +1,44 @@
 /* matmul: threaded dense products on top of the kernel table.
  * The weight rows (M) are split across the pool in blocks of 16 so that no two
  * threads write the same cache line of Y; each thread runs one kernel call.
- * Training's two other products (dX = dY W and dW += dY^T X) live here too. */
+ * Problems below R1_MATMUL_SERIAL_FLOPS multiply-adds run on the calling
+ * thread only (waking the pool costs more than the work).
+ * Training's two other products (dX = dY W and dW += dY^T X) live here too;
+ * every output element is computed by one thread in a fixed order, so results
+ * are bit-identical for any thread count. Shapes are programming contracts:
+ * a violation is an always-on assert, not a status. */
 #ifndef R1_MATMUL_H
 #define R1_MATMUL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/tensor.h"
 #include "core/threads.h"
+#include "kernels/kernels.h"
+
+/* N*M*K at or below which the products stay on the calling thread
+ * (measured with bench/bench_matmul, see docs/KERNELS.md). */
+#define R1_MATMUL_SERIAL_FLOPS ((int64_t)1 << 16)
 
 /* y[N, M] = x[N, K] · w^T where w is a 2-D tensor [M, K] of any dtype in the table. */
 void r1_matmul(r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w);
 /* Same with raw pointers. */
 void r1_matmul_raw(r1_pool *pool, float *y, const float *x, int64_t N, const void *w, r1_dtype wt, int64_t M,
                    int64_t K);
+/* dx[N, K] = (accumulate ? dx : 0) + dy[N, M] · w[M, K]   (all f32). */
+void r1_matmul_nn(r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N, int64_t M, int64_t K,
+                  bool accumulate);
+/* dw[M, K] += dy[N, M]^T · x[N, K]   (all f32). */
+void r1_matmul_tn(r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N, int64_t M, int64_t K);
+
+/* The same three with an explicit kernel table (tests and benches compare
+ * ISAs with these; the plain versions use r1_kernels_get()). */
+void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const void *w,
+                     r1_dtype wt, int64_t M, int64_t K);
+void r1_matmul_nn_k(const r1_kernels *k, r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N,
+                    int64_t M, int64_t K, bool accumulate);
+void r1_matmul_tn_k(const r1_kernels *k, r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N,
+                    int64_t M, int64_t K);
 
 #endif

@@ -1,0 +1,109 @@
+/* matmul: thread split of the dense products (see matmul.h).
+ * Y = X W^T and dW += dY^T X split the M rows of the weight in blocks of 16;
+ * dX = dY W splits its K columns in blocks of 16 (or its N rows when K is
+ * too narrow to give every thread a block). One kernel call per thread. */
+#include "kernels/matmul.h"
+
+#include "core/status.h"
+
+typedef struct {
+    const r1_kernels *k;
+    float *y;
+    const float *x;
+    const void *w;
+    r1_dtype wt;
+    int64_t N, M, K;
+} mm_ctx;
+
+static void mm_task(void *p, int ith, int nth) {
+    const mm_ctx *c = p;
+    int64_t lo, hi;
+    r1_split(c->M, ith, nth, 16, &lo, &hi);
+    if (lo < hi) c->k->matmul[c->wt](c->y, c->M, c->x, c->N, c->w, c->K, lo, hi);
+}
+
+static bool run_serial(r1_pool *pool, int64_t N, int64_t M, int64_t K) {
+    return r1_pool_size(pool) == 1 || N * M * K <= R1_MATMUL_SERIAL_FLOPS;
+}
+
+void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const void *w,
+                     r1_dtype wt, int64_t M, int64_t K) {
+    R1_ASSERT(k && N >= 0 && M >= 0 && K >= 0 && (int)wt >= 0 && wt < R1_DT_COUNT && k->matmul[wt]);
+    if (N == 0 || M == 0) return;
+    mm_ctx c = {k, y, x, w, wt, N, M, K};
+    if (run_serial(pool, N, M, K))
+        mm_task(&c, 0, 1);
+    else
+        r1_pool_run(pool, mm_task, &c);
+}
+
+void r1_matmul_raw(r1_pool *pool, float *y, const float *x, int64_t N, const void *w, r1_dtype wt, int64_t M,
+                   int64_t K) {
+    r1_matmul_raw_k(r1_kernels_get(), pool, y, x, N, w, wt, M, K);
+}
+
+void r1_matmul(r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w) {
+    R1_ASSERT(w && w->ndim == 2);
+    r1_matmul_raw(pool, y, x, N, w->data, w->dtype, w->shape[0], w->shape[1]);
+}
+
+typedef struct {
+    const r1_kernels *k;
+    float *c;
+    const float *a, *b;
+    int64_t N, M, K;
+    bool accumulate, by_rows;
+} nn_ctx;
+
+/* dX = dY W: c = dx [N, K], a = dy [N, M], b = w [M, K]. */
+static void nn_task(void *p, int ith, int nth) {
+    const nn_ctx *c = p;
+    int64_t lo, hi;
+    if (c->by_rows) {
+        r1_split(c->N, ith, nth, 1, &lo, &hi);
+        if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, lo, hi, 0, c->K, c->accumulate);
+    } else {
+        r1_split(c->K, ith, nth, 16, &lo, &hi);
+        if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, 0, c->N, lo, hi, c->accumulate);
+    }
+}
+
+void r1_matmul_nn_k(const r1_kernels *k, r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N,
+                    int64_t M, int64_t K, bool accumulate) {
+    R1_ASSERT(k && k->gemm_nn && N >= 0 && M >= 0 && K >= 0);
+    if (N == 0 || K == 0) return;
+    int nth = r1_pool_size(pool);
+    nn_ctx c = {k, dx, dy, w, N, M, K, accumulate, (K + 15) / 16 < nth};
+    if (run_serial(pool, N, M, K))
+        nn_task(&c, 0, 1);
+    else
+        r1_pool_run(pool, nn_task, &c);
+}
+
+void r1_matmul_nn(r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N, int64_t M, int64_t K,
+                  bool accumulate) {
+    r1_matmul_nn_k(r1_kernels_get(), pool, dx, dy, w, N, M, K, accumulate);
+}
+
+/* dW += dY^T X: c = dw [M, K], a = dy read transposed, b = x [N, K]. */
+static void tn_task(void *p, int ith, int nth) {
+    const nn_ctx *c = p;
+    int64_t lo, hi;
+    r1_split(c->M, ith, nth, 16, &lo, &hi);
+    if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, 1, c->M, c->b, c->K, c->N, lo, hi, 0, c->K, true);
+}
+
+void r1_matmul_tn_k(const r1_kernels *k, r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N,
+                    int64_t M, int64_t K) {
+    R1_ASSERT(k && k->gemm_nn && N >= 0 && M >= 0 && K >= 0);
+    if (M == 0 || K == 0 || N == 0) return;
+    nn_ctx c = {k, dw, dy, x, N, M, K, true, false};
+    if (run_serial(pool, N, M, K))
+        tn_task(&c, 0, 1);
+    else
+        r1_pool_run(pool, tn_task, &c);
+}
+
+void r1_matmul_tn(r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N, int64_t M, int64_t K) {
+    r1_matmul_tn_k(r1_kernels_get(), pool, dw, dy, x, N, M, K);
+}

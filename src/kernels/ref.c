@@ -1,0 +1,84 @@
+/* ref: the scalar oracle of every kernel in the table.
+ * Plain loops, f32 accumulation in index order, no FMA (the build uses
+ * -ffp-contract=off), weights widened with the converters of core/dtype.h.
+ * The SIMD kernels are tested against these; they differ only by FMA rounding
+ * and by the order in which partial sums are added. */
+#include "core/dtype.h"
+#include "kernels/tables.h"
+
+/* One weight element as f32; t is a constant after inlining, so each
+ * k_matmul_*_ref below is a straight loop for its dtype. */
+static inline float wget(const void *w, r1_dtype t, int64_t i) {
+    switch (t) {
+    case R1_DT_F16: return r1_f16_to_f32(((const uint16_t *)w)[i]);
+    case R1_DT_BF16: return r1_bf16_to_f32(((const uint16_t *)w)[i]);
+    default: return ((const float *)w)[i];
+    }
+}
+
+static inline void matmul_ref(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                              int64_t m0, int64_t m1, r1_dtype t) {
+    for (int64_t i = 0; i < N; i++) {
+        const float *xi = x + i * K;
+        for (int64_t j = m0; j < m1; j++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < K; k++) s += xi[k] * wget(w, t, j * K + k);
+            y[i * ldy + j] = s;
+        }
+    }
+}
+
+static void k_matmul_f32_f32_ref(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                 int64_t m0, int64_t m1) {
+    matmul_ref(y, ldy, x, N, w, K, m0, m1, R1_DT_F32);
+}
+
+static void k_matmul_f16_f32_ref(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                 int64_t m0, int64_t m1) {
+    matmul_ref(y, ldy, x, N, w, K, m0, m1, R1_DT_F16);
+}
+
+static void k_matmul_bf16_f32_ref(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                  int64_t m0, int64_t m1) {
+    matmul_ref(y, ldy, x, N, w, K, m0, m1, R1_DT_BF16);
+}
+
+static void k_gemm_nn_f32_f32_ref(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                  const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                  int64_t k1, bool accumulate) {
+    for (int64_t i = i0; i < i1; i++) {
+        float *ci = c + i * ldc;
+        if (!accumulate)
+            for (int64_t k = k0; k < k1; k++) ci[k] = 0.0f;
+        /* j outer so the rows of b stream; each c element still sums j in order */
+        for (int64_t j = 0; j < J; j++) {
+            float aij = a[i * a_si + j * a_sj];
+            const float *bj = b + j * ldb;
+            for (int64_t k = k0; k < k1; k++) ci[k] += aij * bj[k];
+        }
+    }
+}
+
+static float k_dot_f32_ref(const float *a, const float *b, int64_t n) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+static void k_axpy_f32_ref(float *y, float a, const float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+static void k_to_f32_f32_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_F32, n); }
+static void k_to_f32_f16_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_F16, n); }
+static void k_to_f32_bf16_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_BF16, n); }
+
+const r1_kernels r1_kernels_table_ref = {
+    .isa = "ref",
+    .matmul = {[R1_DT_F32] = k_matmul_f32_f32_ref, [R1_DT_F16] = k_matmul_f16_f32_ref,
+               [R1_DT_BF16] = k_matmul_bf16_f32_ref},
+    .gemm_nn = k_gemm_nn_f32_f32_ref,
+    .dot = k_dot_f32_ref,
+    .axpy = k_axpy_f32_ref,
+    .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},
+};

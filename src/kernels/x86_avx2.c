@@ -1,0 +1,218 @@
+/* x86_avx2: AVX2 + FMA + F16C kernels, f32 accumulation (16 ymm registers).
+ * Same design as x86_avx512.c at 8 lanes:
+ *  - N = 1: 4 weight rows stream together with two accumulators each;
+ *  - N > 1: a 3x4 register tile (3 X rows x 4 W rows, 12 accumulators), X
+ *    blocked to stay in L2, the 4 horizontal sums of a tile row via hadd.
+ * AVX2 has no 16-bit masked load, so the K tail (< 8) is summed in scalar and
+ * added after the horizontal sum; ragged N and M repeat the last valid row and
+ * store only valid lanes (maskstore). */
+#if defined(__x86_64__)
+#include <immintrin.h>
+
+#include "kernels/tables.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+
+/* All-ones in lanes [0, n) of 8 (n may be <= 0 or >= 8). */
+static inline __m256i lanes8(int64_t n) {
+    int32_t c = n < 0 ? 0 : n > 8 ? 8 : (int32_t)n;
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+static inline __m128i lanes4(int64_t n) { return _mm256_castsi256_si128(lanes8(n)); }
+
+/* w[i .. i+8) widened to f32; t is a constant after inlining. */
+INLINE __m256 wload(const void *w, int64_t i, r1_dtype t) {
+    if (t == R1_DT_F32) return _mm256_loadu_ps((const float *)w + i);
+    __m128i h = _mm_loadu_si128((const __m128i *)((const uint16_t *)w + i));
+    if (t == R1_DT_F16) return _mm256_cvtph_ps(h);
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(h), 16));
+}
+
+INLINE float wget(const void *w, int64_t i, r1_dtype t) {
+    if (t == R1_DT_F32) return ((const float *)w)[i];
+    if (t == R1_DT_F16) return r1_f16_to_f32(((const uint16_t *)w)[i]);
+    return r1_bf16_to_f32(((const uint16_t *)w)[i]);
+}
+
+/* Horizontal sums of a, b, c, d as one 4-float vector. */
+INLINE __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
+    __m256 s = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, d));
+    return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+}
+
+/* y[m0..m1) = W[m0..m1) x for one activation row. */
+INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+    int64_t k8 = K & ~(int64_t)7;
+    for (int64_t m = m0; m < m1; m += 4) {
+        int64_t mr = min64(4, m1 - m), row[4];
+        for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
+        __m256 a[4][2];
+        for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
+        int64_t k = 0;
+        for (; k + 16 <= K; k += 16) {
+            __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+            for (int c = 0; c < 4; c++) {
+                a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
+                a[c][1] = _mm256_fmadd_ps(x1, wload(w, row[c] + k + 8, t), a[c][1]);
+            }
+        }
+        if (k < k8) {
+            __m256 x0 = _mm256_loadu_ps(x + k);
+            for (int c = 0; c < 4; c++) a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
+        }
+        float tail[4] = {0, 0, 0, 0};
+        for (int c = 0; c < 4; c++)
+            for (int64_t kk = k8; kk < K; kk++) tail[c] += x[kk] * wget(w, row[c] + kk, t);
+        __m128 s = reduce4(_mm256_add_ps(a[0][0], a[0][1]), _mm256_add_ps(a[1][0], a[1][1]),
+                           _mm256_add_ps(a[2][0], a[2][1]), _mm256_add_ps(a[3][0], a[3][1]));
+        _mm_maskstore_ps(y + m, lanes4(mr), _mm_add_ps(s, _mm_loadu_ps(tail)));
+    }
+}
+
+/* y[n .. n+nr) x [m .. m+mr) for nr <= 3, mr <= 4; x points at row n. */
+INLINE void tile3x4(float *y, int64_t ldy, const float *x, int64_t nr, const void *w, int64_t m, int64_t mr,
+                    int64_t K, r1_dtype t) {
+    enum { R = 3 };
+    const float *xr[R];
+    int64_t row[4];
+    for (int r = 0; r < R; r++) xr[r] = x + min64(r, nr - 1) * K;
+    for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
+    __m256 acc[R][4];
+    for (int r = 0; r < R; r++)
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_ps();
+    int64_t k8 = K & ~(int64_t)7;
+    for (int64_t k = 0; k < k8; k += 8) {
+        __m256 xv[R];
+        for (int r = 0; r < R; r++) xv[r] = _mm256_loadu_ps(xr[r] + k);
+        for (int c = 0; c < 4; c++) {
+            __m256 wv = wload(w, row[c] + k, t);
+            for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
+        }
+    }
+    __m128i ms = lanes4(mr);
+    for (int r = 0; r < nr; r++) {
+        float tail[4] = {0, 0, 0, 0};
+        for (int c = 0; c < 4; c++)
+            for (int64_t k = k8; k < K; k++) tail[c] += xr[r][k] * wget(w, row[c] + k, t);
+        __m128 s = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        _mm_maskstore_ps(y + r * ldy + m, ms, _mm_add_ps(s, _mm_loadu_ps(tail)));
+    }
+}
+
+INLINE void matmul(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K, int64_t m0,
+                   int64_t m1, r1_dtype t) {
+    if (N == 1) {
+        matvec(y, x, w, K, m0, m1, t);
+        return;
+    }
+    /* X rows per block: the block (nb x K floats) stays within 256 KB of L2 */
+    int64_t nb = ((int64_t)65536 / (K > 0 ? K : 1)) / 3 * 3;
+    if (nb < 3) nb = 3;
+    for (int64_t n0 = 0; n0 < N; n0 += nb) {
+        int64_t n1 = min64(N, n0 + nb);
+        for (int64_t m = m0; m < m1; m += 4)
+            for (int64_t n = n0; n < n1; n += 3)
+                tile3x4(y + n * ldy, ldy, x + n * K, min64(3, n1 - n), w, m, min64(4, m1 - m), K, t);
+    }
+}
+
+static void k_matmul_f32_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                  int64_t m0, int64_t m1) {
+    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F32);
+}
+
+static void k_matmul_f16_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                  int64_t m0, int64_t m1) {
+    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F16);
+}
+
+static void k_matmul_bf16_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
+                                   int64_t m0, int64_t m1) {
+    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_BF16);
+}
+
+/* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 16 columns (12
+ * accumulators), one FMA chain per element in the order j = 0..J-1. */
+static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                   int64_t k1, bool accumulate) {
+    enum { R = 6, V = 2 };
+    for (int64_t k = k0; k < k1; k += 8 * V) {
+        __m256i mk[V];
+        for (int v = 0; v < V; v++) mk[v] = lanes8(k1 - k - 8 * v);
+        for (int64_t i = i0; i < i1; i += R) {
+            int64_t ir = min64(R, i1 - i);
+            const float *ar[R];
+            for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
+            __m256 acc[R][V];
+            for (int r = 0; r < R; r++)
+                for (int v = 0; v < V; v++)
+                    acc[r][v] = accumulate ? _mm256_maskload_ps(c + (i + min64(r, ir - 1)) * ldc + k + 8 * v, mk[v])
+                                           : _mm256_setzero_ps();
+            for (int64_t j = 0; j < J; j++) {
+                const float *bj = b + j * ldb + k;
+                __m256 bv[V];
+                for (int v = 0; v < V; v++) bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
+                for (int r = 0; r < R; r++) {
+                    __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
+                    for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
+                }
+            }
+            for (int r = 0; r < ir; r++)
+                for (int v = 0; v < V; v++) _mm256_maskstore_ps(c + (i + r) * ldc + k + 8 * v, mk[v], acc[r][v]);
+        }
+    }
+}
+
+static float k_dot_f32_avx2(const float *a, const float *b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    __m256 s = _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3));
+    __m128 h = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+    h = _mm_add_ss(h, _mm_movehdup_ps(h));
+    float r = _mm_cvtss_f32(h);
+    for (; i < n; i++) r += a[i] * b[i];
+    return r;
+}
+
+static void k_axpy_f32_avx2(float *y, float a, const float *x, int64_t n) {
+    __m256 av = _mm256_set1_ps(a);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(av, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+INLINE void to_f32(float *dst, const void *src, int64_t n, r1_dtype t) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, wload(src, i, t));
+    for (; i < n; i++) dst[i] = wget(src, i, t);
+}
+
+static void k_to_f32_f32_avx2(float *dst, const void *src, int64_t n) { to_f32(dst, src, n, R1_DT_F32); }
+static void k_to_f32_f16_avx2(float *dst, const void *src, int64_t n) { to_f32(dst, src, n, R1_DT_F16); }
+static void k_to_f32_bf16_avx2(float *dst, const void *src, int64_t n) { to_f32(dst, src, n, R1_DT_BF16); }
+
+const r1_kernels r1_kernels_table_avx2 = {
+    .isa = "avx2",
+    .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx2, [R1_DT_F16] = k_matmul_f16_f32_avx2,
+               [R1_DT_BF16] = k_matmul_bf16_f32_avx2},
+    .gemm_nn = k_gemm_nn_f32_f32_avx2,
+    .dot = k_dot_f32_avx2,
+    .axpy = k_axpy_f32_avx2,
+    .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},
+};
+#else
+typedef int r1_no_avx2_on_this_arch; /* ISO C forbids an empty translation unit */
+#endif

@@ -1,0 +1,405 @@
+/* Tests for kernels/: every ISA table this CPU has against the scalar oracle
+ * (ref.c) on ragged shapes, all three weight dtypes, zeros and large
+ * magnitudes; bit-identical results for 1, 2 and 4 threads; the training
+ * products; ISA selection (R1_ISA).
+ *
+ * Tolerance: the SIMD kernels use FMA and sum K products in a different order
+ * (per-lane partial sums, then a tree) than the oracle's sequential f32 sum.
+ * Each rounding is at most u = 2^-24 ~ 6e-8 relative to the partial sum, so
+ * |y - y_ref| <= ~K u sum_k |x_k w_k| in the worst case, and with random
+ * rounding directions it grows like sqrt(K) u sum_k |x_k w_k|. Errors are
+ * therefore measured against sum_k |x_k w_k| (the oracle run on |x|, |w|), not
+ * against |y|, which may cancel to ~0; we allow 1e-6 sqrt(K) + 1e-6 (~16x the
+ * random-walk estimate), far below any real bug (a wrong element or a dropped
+ * tail gives an error of order 1). */
+#include "test.h"
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "core/dtype.h"
+#include "core/rng.h"
+#include "core/threads.h"
+#include "kernels/kernels.h"
+#include "kernels/matmul.h"
+
+static const int64_t NS[] = {1, 2, 3, 5, 17};
+static const int64_t MS[] = {1, 7, 16, 33, 100};
+static const int64_t KS[] = {1, 3, 15, 16, 17, 64, 100, 1000};
+#define COUNT(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static double tol_for(int64_t K) { return 1e-6 * sqrt((double)K) + 1e-6; }
+
+/* The SIMD tables available here (not ref), NULL-terminated. */
+static int simd_tables(const r1_kernels *out[3]) {
+    int n = 0;
+    if (r1_kernels_avx2()) out[n++] = r1_kernels_avx2();
+    if (r1_kernels_avx512()) out[n++] = r1_kernels_avx512();
+    out[n] = NULL;
+    return n;
+}
+
+/* max_i |got_i - ref_i| / mag_i, with mag_i = sum |terms| of element i. */
+static double scaled_err(const float *got, const float *ref, const float *mag, int64_t n) {
+    double worst = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        double e = d == 0 ? 0 : mag[i] > 0 ? d / mag[i] : INFINITY;
+        if (!(e <= worst)) worst = e;
+    }
+    return worst;
+}
+
+/* |v| elementwise for a buffer of type t (clears the sign bits). */
+static void *abs_copy(const void *v, r1_dtype t, int64_t n) {
+    size_t es = r1_dtype_size(t);
+    unsigned char *out = malloc((size_t)n * es + 4);
+    memcpy(out, v, (size_t)n * es);
+    for (int64_t i = 0; i < n; i++) out[i * es + es - 1] &= 0x7f; /* little-endian: sign in the last byte */
+    return out;
+}
+
+static void fill(r1_rng *rng, float *v, int64_t n, float scale) {
+    for (int64_t i = 0; i < n; i++) v[i] = (2.0f * r1_rng_f32(rng) - 1.0f) * scale;
+}
+
+/* A weight [M, K] of type t from random values (the oracle reads the same bytes). */
+static void *make_weight(r1_rng *rng, r1_dtype t, int64_t M, int64_t K, float scale) {
+    float *f = malloc((size_t)(M * K + 1) * sizeof(float));
+    void *w = malloc((size_t)(M * K + 1) * r1_dtype_size(t));
+    fill(rng, f, M * K, scale);
+    r1_from_f32(w, f, t, M * K);
+    free(f);
+    return w;
+}
+
+/* Runs k and ref on one shape and checks the error; returns the error. */
+static double matmul_vs_ref(const r1_kernels *k, r1_dtype t, const float *x, const void *w, int64_t N, int64_t M,
+                            int64_t K) {
+    float *y = malloc((size_t)(N * M) * sizeof(float)), *yr = malloc((size_t)(N * M) * sizeof(float));
+    float *mag = malloc((size_t)(N * M) * sizeof(float));
+    float *xa = abs_copy(x, R1_DT_F32, N * K);
+    void *wa = abs_copy(w, t, M * K);
+    k->matmul[t](y, M, x, N, w, K, 0, M);
+    r1_kernels_ref()->matmul[t](yr, M, x, N, w, K, 0, M);
+    r1_kernels_ref()->matmul[t](mag, M, xa, N, wa, K, 0, M);
+    double err = scaled_err(y, yr, mag, N * M);
+    free(xa), free(wa), free(mag);
+    if (!(err <= tol_for(K)))
+        T_FAIL_AT("%s %s N=%lld M=%lld K=%lld: rel err %.3g > %.3g", k->isa, r1_dtype_name(t), (long long)N,
+                  (long long)M, (long long)K, err, tol_for(K));
+    free(y);
+    free(yr);
+    return err;
+}
+
+TEST(matmul_matches_ref_all_shapes) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 1);
+    double worst = 0;
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int t = 0; t < R1_DT_COUNT; t++)
+            for (int a = 0; a < COUNT(NS); a++)
+                for (int b = 0; b < COUNT(MS); b++)
+                    for (int c = 0; c < COUNT(KS); c++) {
+                        int64_t N = NS[a], M = MS[b], K = KS[c];
+                        float *x = malloc((size_t)(N * K) * sizeof(float));
+                        fill(&rng, x, N * K, 1.0f);
+                        void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
+                        double e = matmul_vs_ref(tabs[ti], (r1_dtype)t, x, w, N, M, K);
+                        if (e > worst) worst = e;
+                        free(x);
+                        free(w);
+                    }
+    printf("    worst rel err %.3g\n", worst);
+}
+
+TEST(matmul_writes_only_its_columns) {
+    /* a column range [m0, m1) inside a wider y (ldy > M) leaves the rest alone */
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 2);
+    int64_t N = 5, M = 37, K = 19, ldy = 41, m0 = 16, m1 = 35;
+    float x[5 * 19];
+    fill(&rng, x, N * K, 1.0f);
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int t = 0; t < R1_DT_COUNT; t++)
+            for (int64_t n = 1; n <= N; n += N - 1) {
+                void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
+                float y[5 * 41], yr[5 * 41];
+                for (int i = 0; i < N * ldy; i++) y[i] = yr[i] = -7.0f;
+                tabs[ti]->matmul[t](y, ldy, x, n, w, K, m0, m1);
+                r1_kernels_ref()->matmul[t](yr, ldy, x, n, w, K, m0, m1);
+                for (int64_t i = 0; i < N; i++)
+                    for (int64_t j = 0; j < ldy; j++) {
+                        bool inside = i < n && j >= m0 && j < m1;
+                        if (!inside && y[i * ldy + j] != -7.0f)
+                            T_FAIL_AT("%s %s: y[%lld,%lld] = %g written", tabs[ti]->isa, r1_dtype_name((r1_dtype)t),
+                                      (long long)i, (long long)j, y[i * ldy + j]);
+                        if (inside) CHECK_NEAR(y[i * ldy + j], yr[i * ldy + j], 1e-5);
+                    }
+                free(w);
+            }
+}
+
+TEST(matmul_zeros_and_large_magnitudes) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 3);
+    int64_t N = 5, M = 33, K = 100;
+    float *x = calloc((size_t)(N * K), sizeof(float)), *y = malloc((size_t)(N * M) * sizeof(float));
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int t = 0; t < R1_DT_COUNT; t++) {
+            /* all-zero activations against random weights: exactly zero */
+            void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
+            for (int64_t n = 1; n <= N; n += N - 1) {
+                for (int64_t i = 0; i < N * M; i++) y[i] = 1.0f;
+                tabs[ti]->matmul[t](y, M, x, n, w, K, 0, M);
+                int nonzero = 0;
+                for (int64_t i = 0; i < n * M; i++) nonzero += y[i] != 0.0f;
+                CHECK_EQ_INT(nonzero, 0);
+            }
+            free(w);
+            /* large magnitudes: products near 1e30 (f16 weights top out at 65504) */
+            float *xl = malloc((size_t)(N * K) * sizeof(float));
+            float wscale = t == R1_DT_F16 ? 6.0e4f : 1.0e15f;
+            fill(&rng, xl, N * K, t == R1_DT_F16 ? 1.0e25f : 1.0e15f);
+            w = make_weight(&rng, (r1_dtype)t, M, K, wscale);
+            matmul_vs_ref(tabs[ti], (r1_dtype)t, xl, w, 1, M, K);
+            matmul_vs_ref(tabs[ti], (r1_dtype)t, xl, w, N, M, K);
+            free(w);
+            free(xl);
+        }
+    free(x);
+    free(y);
+}
+
+/* dx = dy w (both accumulate modes) and dw += dy^T x against the oracle. */
+static void training_vs_ref(const r1_kernels *k, r1_rng *rng, int64_t N, int64_t M, int64_t K) {
+    float *dy = malloc((size_t)(N * M) * sizeof(float)), *w = malloc((size_t)(M * K) * sizeof(float));
+    float *x = malloc((size_t)(N * K) * sizeof(float));
+    float *dx = malloc((size_t)(N * K) * sizeof(float)), *dxr = malloc((size_t)(N * K) * sizeof(float));
+    float *dw = malloc((size_t)(M * K) * sizeof(float)), *dwr = malloc((size_t)(M * K) * sizeof(float));
+    fill(rng, dy, N * M, 1.0f);
+    fill(rng, w, M * K, 1.0f);
+    fill(rng, x, N * K, 1.0f);
+    float *dya = abs_copy(dy, R1_DT_F32, N * M), *wa = abs_copy(w, R1_DT_F32, M * K);
+    float *xa = abs_copy(x, R1_DT_F32, N * K);
+    float *mag = malloc((size_t)((N > M ? N : M) * K) * sizeof(float));
+    for (int acc = 0; acc < 2; acc++) {
+        fill(rng, dx, N * K, 1.0f);
+        memcpy(dxr, dx, (size_t)(N * K) * sizeof(float));
+        float *dxa = abs_copy(dx, R1_DT_F32, N * K);
+        r1_matmul_nn_k(k, NULL, dx, dy, w, N, M, K, acc);
+        r1_matmul_nn_k(r1_kernels_ref(), NULL, dxr, dy, w, N, M, K, acc);
+        memcpy(mag, dxa, (size_t)(N * K) * sizeof(float));
+        r1_matmul_nn_k(r1_kernels_ref(), NULL, mag, dya, wa, N, M, K, acc);
+        free(dxa);
+        double e = scaled_err(dx, dxr, mag, N * K);
+        if (!(e <= tol_for(M)))
+            T_FAIL_AT("%s nn acc=%d N=%lld M=%lld K=%lld: rel err %.3g", k->isa, acc, (long long)N, (long long)M,
+                      (long long)K, e);
+    }
+    fill(rng, dw, M * K, 1.0f);
+    memcpy(dwr, dw, (size_t)(M * K) * sizeof(float));
+    float *dwa = abs_copy(dw, R1_DT_F32, M * K);
+    r1_matmul_tn_k(k, NULL, dw, dy, x, N, M, K);
+    r1_matmul_tn_k(r1_kernels_ref(), NULL, dwr, dy, x, N, M, K);
+    r1_matmul_tn_k(r1_kernels_ref(), NULL, dwa, dya, xa, N, M, K);
+    double e = scaled_err(dw, dwr, dwa, M * K);
+    free(dwa), free(dya), free(wa), free(xa), free(mag);
+    if (!(e <= tol_for(N)))
+        T_FAIL_AT("%s tn N=%lld M=%lld K=%lld: rel err %.3g", k->isa, (long long)N, (long long)M, (long long)K, e);
+    free(dy), free(w), free(x), free(dx), free(dxr), free(dw), free(dwr);
+}
+
+TEST(training_products_match_ref) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 4);
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int a = 0; a < COUNT(NS); a++)
+            for (int b = 0; b < COUNT(MS); b++)
+                for (int c = 0; c < COUNT(KS); c++) training_vs_ref(tabs[ti], &rng, NS[a], MS[b], KS[c]);
+    /* a longer reduction (N = 300 rows into dW) */
+    for (int ti = 0; tabs[ti]; ti++) training_vs_ref(tabs[ti], &rng, 300, 20, 70);
+}
+
+static bool same_bits(const float *a, const float *b, int64_t n) {
+    return memcmp(a, b, (size_t)n * sizeof(float)) == 0;
+}
+
+TEST(threads_give_identical_bits) {
+    const r1_kernels *tabs[4];
+    int n = simd_tables(tabs);
+    tabs[n] = r1_kernels_ref();
+    tabs[n + 1] = NULL;
+    r1_pool *pools[3];
+    int sizes[3] = {1, 2, 4};
+    for (int p = 0; p < 3; p++) CHECK_OK(r1_pool_create(&pools[p], sizes[p]));
+    r1_rng rng;
+    r1_rng_seed(&rng, 5);
+    const int64_t shapes[][3] = {{1, 100, 1000}, {17, 100, 1000}, {5, 333, 77}, {64, 48, 129}};
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
+            float *x = malloc((size_t)(N * K) * sizeof(float)), *dy = malloc((size_t)(N * M) * sizeof(float));
+            fill(&rng, x, N * K, 1.0f);
+            fill(&rng, dy, N * M, 1.0f);
+            float *y[3], *dx[3], *dw[3];
+            for (int t = 0; t < R1_DT_COUNT; t++) {
+                void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
+                for (int p = 0; p < 3; p++) {
+                    y[p] = malloc((size_t)(N * M) * sizeof(float));
+                    r1_matmul_raw_k(tabs[ti], pools[p], y[p], x, N, w, (r1_dtype)t, M, K);
+                }
+                if (!same_bits(y[0], y[1], N * M) || !same_bits(y[0], y[2], N * M))
+                    T_FAIL_AT("%s %s N=%lld M=%lld K=%lld: matmul differs across threads", tabs[ti]->isa,
+                              r1_dtype_name((r1_dtype)t), (long long)N, (long long)M, (long long)K);
+                for (int p = 0; p < 3; p++) free(y[p]);
+                if (t != R1_DT_F32) {
+                    free(w);
+                    continue;
+                }
+                for (int p = 0; p < 3; p++) {
+                    dx[p] = calloc((size_t)(N * K), sizeof(float));
+                    dw[p] = calloc((size_t)(M * K), sizeof(float));
+                    r1_matmul_nn_k(tabs[ti], pools[p], dx[p], dy, w, N, M, K, false);
+                    r1_matmul_tn_k(tabs[ti], pools[p], dw[p], dy, x, N, M, K);
+                }
+                CHECK(same_bits(dx[0], dx[1], N * K) && same_bits(dx[0], dx[2], N * K));
+                CHECK(same_bits(dw[0], dw[1], M * K) && same_bits(dw[0], dw[2], M * K));
+                for (int p = 0; p < 3; p++) free(dx[p]), free(dw[p]);
+                free(w);
+            }
+            free(x);
+            free(dy);
+        }
+    /* narrow K: dX is split over rows instead of columns */
+    for (int ti = 0; tabs[ti]; ti++) {
+        int64_t N = 100, M = 300, K = 3; /* N*M*K above the serial threshold */
+        float *dy = malloc((size_t)(N * M) * sizeof(float)), *w = malloc((size_t)(M * K) * sizeof(float));
+        float *d1 = malloc((size_t)(N * K) * sizeof(float)), *d4 = malloc((size_t)(N * K) * sizeof(float));
+        fill(&rng, dy, N * M, 1.0f);
+        fill(&rng, w, M * K, 1.0f);
+        r1_matmul_nn_k(tabs[ti], pools[0], d1, dy, w, N, M, K, false);
+        r1_matmul_nn_k(tabs[ti], pools[2], d4, dy, w, N, M, K, false);
+        CHECK(same_bits(d1, d4, N * K));
+        free(dy), free(w), free(d1), free(d4);
+    }
+    for (int p = 0; p < 3; p++) r1_pool_destroy(pools[p]);
+}
+
+TEST(threaded_matmul_matches_ref) {
+    /* the public entry points (default table) against the oracle, threaded */
+    r1_pool *pool;
+    CHECK_OK(r1_pool_create(&pool, 2));
+    r1_rng rng;
+    r1_rng_seed(&rng, 6);
+    int64_t N = 9, M = 200, K = 300;
+    float *x = malloc((size_t)(N * K) * sizeof(float));
+    float *y = malloc((size_t)(N * M) * sizeof(float)), *yr = malloc((size_t)(N * M) * sizeof(float));
+    fill(&rng, x, N * K, 1.0f);
+    for (int t = 0; t < R1_DT_COUNT; t++) {
+        void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
+        r1_tensor tw = {(r1_dtype)t, 2, {M, K, 0, 0}, w};
+        r1_matmul(pool, y, x, N, &tw);
+        r1_kernels_ref()->matmul[t](yr, M, x, N, w, K, 0, M);
+        CHECK(t_max_rel_err(y, yr, N * M) <= 1e-4); /* |y| ~ sqrt(K)/3 here, no cancellation to ~0 */
+        free(w);
+    }
+    free(x), free(y), free(yr);
+    r1_pool_destroy(pool);
+}
+
+TEST(dot_axpy_convert_match_ref) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    const r1_kernels *ref = r1_kernels_ref();
+    r1_rng rng;
+    r1_rng_seed(&rng, 7);
+    float a[1000], b[1000], y1[1000], y2[1000];
+    fill(&rng, a, 1000, 1.0f);
+    fill(&rng, b, 1000, 1.0f);
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int c = 0; c < COUNT(KS); c++) {
+            int64_t n = KS[c];
+            CHECK_NEAR(tabs[ti]->dot(a, b, n), ref->dot(a, b, n), tol_for(n) * sqrt((double)n));
+            memcpy(y1, b, sizeof b);
+            memcpy(y2, b, sizeof b);
+            tabs[ti]->axpy(y1, 0.37f, a, n);
+            ref->axpy(y2, 0.37f, a, n);
+            CHECK(t_max_rel_err(y1, y2, 1000) <= 1e-6); /* one FMA vs mul+add per element */
+        }
+    /* conversions are exact: every 16-bit pattern (NaN payloads only need to stay NaN) */
+    static uint16_t h[65536 + 5];
+    static float f1[65536 + 5], f2[65536 + 5];
+    for (int i = 0; i < 65536; i++) h[i] = (uint16_t)i;
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int t = R1_DT_F16; t <= R1_DT_BF16; t++)
+            for (int64_t n = 65536; n >= 65531; n -= 5) {
+                tabs[ti]->to_f32[t](f1, h, n);
+                ref->to_f32[t](f2, h, n);
+                int bad = 0;
+                for (int64_t i = 0; i < n; i++)
+                    bad += isnan(f2[i]) ? !isnan(f1[i]) : memcmp(&f1[i], &f2[i], 4) != 0;
+                CHECK_EQ_INT(bad, 0);
+            }
+    for (int ti = 0; tabs[ti]; ti++) {
+        tabs[ti]->to_f32[R1_DT_F32](y1, a, 999);
+        CHECK(same_bits(y1, a, 999));
+    }
+}
+
+/* Runs r1_kernels_get() in a child with R1_ISA=value; the exit code says
+ * whether it chose `expect`. */
+static int child_selects(const char *value, const char *expect) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("R1_ISA", value, 1);
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) dup2(fd, 2); /* the fallback warning is expected */
+        _exit(strcmp(r1_kernels_get()->isa, expect) == 0 ? 0 : 1);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 99;
+}
+
+TEST(isa_selection) {
+    const r1_cpu *cpu = r1_cpu_get();
+    CHECK_STR(r1_kernels_for("ref")->isa, "ref");
+    CHECK(r1_kernels_for("avx9") == NULL);
+    CHECK(r1_kernels_for(NULL) == NULL);
+    CHECK((r1_kernels_for("avx512") != NULL) == (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq));
+    CHECK((r1_kernels_for("avx2") != NULL) == (cpu->avx2 && cpu->fma && cpu->f16c));
+    const char *best = r1_kernels_avx512() ? "avx512" : r1_kernels_avx2() ? "avx2" : "ref";
+    /* children first: the choice is made once per process and fork copies it */
+    CHECK_EQ_INT(child_selects("ref", "ref"), 0);
+    CHECK_EQ_INT(child_selects("bogus", best), 0);
+    CHECK_EQ_INT(child_selects("avx2", r1_kernels_avx2() ? "avx2" : best), 0);
+    CHECK_EQ_INT(child_selects("avx512", best), 0);
+    if (!getenv("R1_ISA")) CHECK_STR(r1_kernels_get()->isa, best);
+    printf("    cpu: avx2=%d fma=%d f16c=%d avx512f=%d bw=%d vl=%d dq=%d bf16=%d vnni=%d; default %s\n", cpu->avx2,
+           cpu->fma, cpu->f16c, cpu->avx512f, cpu->avx512bw, cpu->avx512vl, cpu->avx512dq, cpu->avx512_bf16,
+           cpu->avx512_vnni, r1_kernels_get()->isa);
+}
+
+int main(void) {
+    RUN(isa_selection);
+    RUN(matmul_matches_ref_all_shapes);
+    RUN(matmul_writes_only_its_columns);
+    RUN(matmul_zeros_and_large_magnitudes);
+    RUN(training_products_match_ref);
+    RUN(threads_give_identical_bits);
+    RUN(threaded_matmul_matches_ref);
+    RUN(dot_axpy_convert_match_ref);
+    TEST_MAIN_END();
+}
