@@ -126,3 +126,26 @@ int r1_cpu_count(void) {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : (int)n;
 }
+
+typedef struct {
+    int64_t n, align;
+    r1_range_fn fn;
+    void *ctx;
+} range_job;
+
+static void range_task(void *p, int ith, int nth) {
+    range_job *j = p;
+    int64_t lo, hi;
+    r1_split(j->n, ith, nth, j->align, &lo, &hi);
+    if (lo < hi) j->fn(j->ctx, lo, hi, ith);
+}
+
+void r1_pool_for(r1_pool *p, int64_t n, int64_t align, r1_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    range_job j = {n, align < 1 ? 1 : align, fn, ctx};
+    if (!p || n <= j.align) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    r1_pool_run(p, range_task, &j);
+}

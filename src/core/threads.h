@@ -32,6 +32,11 @@ static inline void r1_split(int64_t n, int ith, int nth, int64_t align, int64_t 
     *hi = b1 * align < n ? b1 * align : n;
 }
 
+/* Parallel loop: fn(ctx, lo, hi, ith) over an even split of n items (in
+ * blocks of `align`) across the pool; thread ith gets one contiguous range. */
+typedef void (*r1_range_fn)(void *ctx, int64_t lo, int64_t hi, int ith);
+void r1_pool_for(r1_pool *p, int64_t n, int64_t align, r1_range_fn fn, void *ctx);
+
 /* Number of online CPUs (>= 1). */
 int r1_cpu_count(void);
 

@@ -12,6 +12,9 @@
 
 #include "core/status.h"
 
+/* Routed experts per layer are capped so routers can use stack arrays. */
+enum { R1_MAX_EXPERTS = 1024 };
+
 typedef enum { R1_ARCH_DEEPSEEK = 0, R1_ARCH_QWEN2, R1_ARCH_LLAMA } r1_arch;
 typedef enum { R1_SCORE_SOFTMAX = 0, R1_SCORE_SIGMOID } r1_score_func;
 /* How expert groups are ranked when n_group > 1: V3 noaux_tc sums the top-2

@@ -1,0 +1,95 @@
+/* sampler: greedy / temperature / top-k / top-p / min-p (see sampler.h).
+ * Candidates are pre-filtered before sorting: with top-p, any token with
+ * prob < (1-p)/(V-1) can never be in the nucleus (llama2.c's observation), so
+ * the sort touches a few hundred candidates instead of the whole vocabulary. */
+#include "infer/sampler.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "core/arena.h"
+
+r1_status r1_sampler_init(r1_sampler *s, const r1_sampler_params *p, int64_t vocab) {
+    *s = (r1_sampler){.p = *p, .vocab = vocab};
+    if (!(p->temp >= 0.0f) || !(p->top_p > 0.0f && p->top_p <= 1.0f) || !(p->min_p >= 0.0f && p->min_p < 1.0f) ||
+        p->top_k < 0)
+        return r1_fail(R1_INVALID, "sampler: need temp >= 0, 0 < top_p <= 1, 0 <= min_p < 1, top_k >= 0 (got %g, %g, %g, %lld)",
+                       p->temp, p->top_p, p->min_p, (long long)p->top_k);
+    r1_rng_seed(&s->rng, p->seed);
+    s->prob = malloc((size_t)vocab * sizeof(float));
+    s->cand = malloc((size_t)vocab * sizeof(int32_t));
+    if (!s->prob || !s->cand) {
+        r1_sampler_free(s);
+        return r1_fail(R1_NOMEM, "sampler: cannot allocate for vocab %lld", (long long)vocab);
+    }
+    return R1_OK;
+}
+
+void r1_sampler_free(r1_sampler *s) {
+    free(s->prob);
+    free(s->cand);
+    s->prob = NULL;
+    s->cand = NULL;
+}
+
+int32_t r1_argmax(const float *x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (int32_t)best;
+}
+
+/* qsort has no context argument; the comparator reads the probabilities of
+ * the sampler running on this thread. */
+static _Thread_local const float *t_prob;
+
+static int by_prob_desc(const void *a, const void *b) {
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    float pi = t_prob[i], pj = t_prob[j];
+    if (pi != pj) return pi > pj ? -1 : 1;
+    return i < j ? -1 : i > j;
+}
+
+int32_t r1_sampler_sample(r1_sampler *s, const float *logits) {
+    int64_t V = s->vocab;
+    if (s->p.temp == 0.0f) return r1_argmax(logits, V);
+    float mx = logits[r1_argmax(logits, V)], inv_t = 1.0f / s->p.temp;
+    double sum = 0.0;
+    for (int64_t i = 0; i < V; i++) {
+        s->prob[i] = expf((logits[i] - mx) * inv_t);
+        sum += s->prob[i];
+    }
+    float pmax = (float)(1.0 / sum), cutoff = 0.0f;
+    for (int64_t i = 0; i < V; i++) s->prob[i] = (float)(s->prob[i] / sum);
+    if (s->p.min_p > 0.0f) cutoff = s->p.min_p * pmax;
+    if (s->p.top_p < 1.0f && V > 1) {
+        float c = (1.0f - s->p.top_p) / (float)(V - 1);
+        cutoff = c > cutoff ? c : cutoff;
+    }
+    int64_t n = 0;
+    for (int64_t i = 0; i < V; i++)
+        if (s->prob[i] >= cutoff) s->cand[n++] = (int32_t)i;
+    if (n == 0) return r1_argmax(logits, V);
+    t_prob = s->prob;
+    qsort(s->cand, (size_t)n, sizeof(int32_t), by_prob_desc);
+    if (s->p.top_k > 0 && n > s->p.top_k) n = s->p.top_k;
+    double mass = 0.0;
+    int64_t keep = n;
+    for (int64_t i = 0; i < n; i++) {
+        mass += s->prob[s->cand[i]];
+        if (s->p.top_p < 1.0f && mass >= s->p.top_p) {
+            keep = i + 1;
+            break;
+        }
+    }
+    if (keep < n) {
+        mass = 0.0;
+        for (int64_t i = 0; i < keep; i++) mass += s->prob[s->cand[i]];
+    }
+    double r = r1_rng_f64(&s->rng) * mass, acc = 0.0;
+    for (int64_t i = 0; i < keep; i++) {
+        acc += s->prob[s->cand[i]];
+        if (r < acc) return s->cand[i];
+    }
+    return s->cand[keep - 1];
+}

@@ -1,0 +1,194 @@
+/* mla: Multi-head Latent Attention (DeepSeek-V2/V3, ARCH.md §2.3-2.7).
+ *   q      = q_b(norm(q_a x)) | q_proj x                 [H, Dn+Dr], rope on the last Dr
+ *   [c; r] = kv_a x,  c = norm(c), r = rope(r)            cached: Rkv + Dr floats per token
+ *   naive:    k_h = [W_UK_h c ; r], v_h = W_UV_h c,  o_h = softmax(tau q_h.k_h) v_h
+ *   absorbed: q^_h = W_UK_h^T q_nope_h,  a = tau (q^_h.c + q_pe_h.r),  o_h = W_UV_h (sum_s p_s c_s)
+ * Both read the same latent cache; they agree to f32 rounding (test_model).
+ * Naive decompresses every cached position (cheap per position: prefill);
+ * absorbed reads Rkv+Dr floats per position and head (decode). */
+#include <math.h>
+#include <string.h>
+
+#include "kernels/matmul.h"
+#include "model/layers.h"
+
+/* HF builds q_a_layernorm and kv_a_layernorm with the class default eps,
+ * not rms_norm_eps (every released DeepSeek config has 1e-6 for both anyway). */
+#define MLA_LORA_EPS 1e-6f
+
+typedef struct {
+    r1_fwd *f;
+    int64_t l;
+    const float *q;  /* [N, H*(Dn+Dr)] roped */
+    float *qhat;     /* absorbed: [N, H*Rkv] */
+    float *ohat;     /* absorbed: [N, H*Rkv] */
+    const float *kvd; /* naive: [P, H*(Dn+Dv)] decompressed K_nope|V per head */
+    const int64_t *rows; /* naive: rows of the current slot */
+    float *out;      /* [N, H*Dv] */
+    float *scratch;  /* [nthreads, per_thread] */
+    int64_t per_thread;
+    int64_t slot;
+} mla_job;
+
+/* q^ = W_UK_h^T q_nope_h for every row: one kernel call per head on the
+ * precomputed transposed slice kT[h] = [Rkv, Dn]. */
+static void absorb_q(void *p, int64_t h0, int64_t h1, int ith) {
+    mla_job *j = p;
+    const r1_config *c = j->f->c;
+    const r1_tensor *kT = &j->f->m->kT[j->l];
+    int64_t N = j->f->b->N, H = c->H, qk = c->Dn + c->Dr;
+    float *g = j->scratch + ith * j->per_thread;
+    size_t hbytes = (size_t)(c->Rkv * c->Dn) * r1_dtype_size(kT->dtype);
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t i = 0; i < N; i++) memcpy(g + i * c->Dn, j->q + i * H * qk + h * qk, (size_t)c->Dn * sizeof(float));
+        const char *w = (const char *)kT->data + (size_t)h * hbytes;
+        j->f->m->k->matmul[kT->dtype](j->qhat + h * c->Rkv, H * c->Rkv, g, N, w, c->Dn, 0, c->Rkv);
+    }
+}
+
+/* o_h = W_UV_h o^_h: W_UV_h is a contiguous [Dv, Rkv] row block of kv_b. */
+static void expand_v(void *p, int64_t h0, int64_t h1, int ith) {
+    mla_job *j = p;
+    const r1_config *c = j->f->c;
+    const r1_tensor *kvb = &j->f->m->w.layers[j->l].kv_b;
+    int64_t N = j->f->b->N, H = c->H;
+    float *g = j->scratch + ith * j->per_thread;
+    for (int64_t h = h0; h < h1; h++) {
+        for (int64_t i = 0; i < N; i++)
+            memcpy(g + i * c->Rkv, j->ohat + i * H * c->Rkv + h * c->Rkv, (size_t)c->Rkv * sizeof(float));
+        const void *w = r1_tensor_row(kvb, h * (c->Dn + c->Dv) + c->Dn);
+        j->f->m->k->matmul[kvb->dtype](j->out + h * c->Dv, H * c->Dv, g, N, w, c->Rkv, 0, c->Dv);
+    }
+}
+
+/* Absorbed attention for (row, head) items: scores against every cached latent. */
+static void attend_absorbed(void *p, int64_t lo, int64_t hi, int ith) {
+    mla_job *j = p;
+    const r1_config *c = j->f->c;
+    const r1_kernels *k = j->f->m->k;
+    int64_t H = c->H, qk = c->Dn + c->Dr, R = c->Rkv;
+    float tau = (float)j->f->m->rope.attn_scale, *s = j->scratch + ith * j->per_thread;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t i = it / H, h = it % H, slot = j->f->b->slot[i], n = j->f->b->pos[i] + 1;
+        const float *qh = j->qhat + i * H * R + h * R, *qpe = j->q + i * H * qk + h * qk + c->Dn;
+        for (int64_t t = 0; t < n; t++) {
+            const float *e = r1_kvcache_at(j->f->kv, j->l, slot, t);
+            s[t] = tau * (k->dot(qh, e, R) + k->dot(qpe, e + R, c->Dr));
+        }
+        r1_softmax_inplace(s, n);
+        float *o = j->ohat + i * H * R + h * R;
+        memset(o, 0, (size_t)R * sizeof(float));
+        for (int64_t t = 0; t < n; t++) k->axpy(o, s[t], r1_kvcache_at(j->f->kv, j->l, slot, t), R);
+    }
+}
+
+/* Naive attention for (row-of-slot, head) items over the decompressed K/V. */
+static void attend_naive(void *p, int64_t lo, int64_t hi, int ith) {
+    mla_job *j = p;
+    const r1_config *c = j->f->c;
+    const r1_kernels *k = j->f->m->k;
+    int64_t H = c->H, qk = c->Dn + c->Dr, kvw = H * (c->Dn + c->Dv);
+    float tau = (float)j->f->m->rope.attn_scale, *s = j->scratch + ith * j->per_thread;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t i = j->rows[it / H], h = it % H, n = j->f->b->pos[i] + 1;
+        const float *qh = j->q + i * H * qk + h * qk;
+        for (int64_t t = 0; t < n; t++) {
+            const float *kn = j->kvd + t * kvw + h * (c->Dn + c->Dv);
+            const float *kpe = r1_kvcache_at(j->f->kv, j->l, j->slot, t) + c->Rkv;
+            s[t] = tau * (k->dot(qh, kn, c->Dn) + k->dot(qh + c->Dn, kpe, c->Dr));
+        }
+        r1_softmax_inplace(s, n);
+        float *o = j->out + i * H * c->Dv + h * c->Dv;
+        memset(o, 0, (size_t)c->Dv * sizeof(float));
+        for (int64_t t = 0; t < n; t++) k->axpy(o, s[t], j->kvd + t * kvw + h * (c->Dn + c->Dv) + c->Dn, c->Dv);
+    }
+}
+
+static void mla_naive(mla_job *j) {
+    r1_fwd *f = j->f;
+    const r1_config *c = f->c;
+    const r1_batch *b = f->b;
+    int64_t N = b->N, H = c->H, R = c->Rkv;
+    int64_t *rows = r1_arena_alloc(f->ws, (size_t)N * sizeof(int64_t));
+    char *done = r1_arena_alloc(f->ws, (size_t)N);
+    R1_ASSERT(rows && done);
+    memset(done, 0, (size_t)N);
+    for (int64_t i0 = 0; i0 < N; i0++) {
+        if (done[i0]) continue;
+        int64_t n = 0, P = 0;
+        for (int64_t i = i0; i < N; i++)
+            if (!done[i] && b->slot[i] == b->slot[i0]) {
+                rows[n++] = i;
+                done[i] = 1;
+                P = b->pos[i] + 1 > P ? b->pos[i] + 1 : P;
+            }
+        size_t mark = f->ws->used;
+        float *lat = r1_arena_floats(f->ws, P * R);
+        float *kvd = r1_arena_floats(f->ws, P * H * (c->Dn + c->Dv));
+        R1_ASSERT(lat && kvd);
+        for (int64_t t = 0; t < P; t++)
+            memcpy(lat + t * R, r1_kvcache_at(f->kv, j->l, b->slot[i0], t), (size_t)R * sizeof(float));
+        r1_matmul(f->m->pool, kvd, lat, P, &f->m->w.layers[j->l].kv_b);
+        j->kvd = kvd;
+        j->rows = rows;
+        j->slot = b->slot[i0];
+        r1_pool_for(f->m->pool, n * H, 1, attend_naive, j);
+        f->ws->used = mark;
+    }
+}
+
+void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
+    const r1_config *c = f->c;
+    const r1_layer_weights *L = &f->m->w.layers[l];
+    const r1_batch *b = f->b;
+    r1_pool *pool = f->m->pool;
+    int64_t N = b->N, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, W = R + c->Dr;
+    size_t mark = f->ws->used;
+
+    float *q = r1_arena_floats(f->ws, N * H * qk), *kva = r1_arena_floats(f->ws, N * W);
+    float *out = r1_arena_floats(f->ws, N * H * c->Dv);
+    R1_ASSERT(q && kva && out);
+    if (c->Rq > 0) {
+        float *qa = r1_arena_floats(f->ws, N * c->Rq);
+        R1_ASSERT(qa);
+        r1_matmul(pool, qa, x, N, &L->q_a);
+        r1_rmsnorm_forward(qa, qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
+        r1_matmul(pool, q, qa, N, &L->q_b);
+    } else {
+        r1_matmul(pool, q, x, N, &L->q);
+    }
+    r1_matmul(pool, kva, x, N, &L->kv_a);
+    for (int64_t i = 0; i < N; i++) {
+        const float *cs = f->cs + i * c->Dr;
+        float *e = kva + i * W;
+        r1_rmsnorm_forward(e, e, L->kv_a_norm.data, 1, R, MLA_LORA_EPS);
+        r1_rope_apply(&f->m->rope, e + R, cs);
+        for (int64_t h = 0; h < H; h++) r1_rope_apply(&f->m->rope, q + i * H * qk + h * qk + c->Dn, cs);
+        memcpy(r1_kvcache_at(f->kv, l, b->slot[i], b->pos[i]), e, (size_t)W * sizeof(float));
+    }
+
+    int nth = r1_pool_size(pool);
+    int64_t maxpos = 0;
+    for (int64_t i = 0; i < N; i++) maxpos = b->pos[i] + 1 > maxpos ? b->pos[i] + 1 : maxpos;
+    int64_t per = maxpos > N * (R > c->Dn ? R : c->Dn) ? maxpos : N * (R > c->Dn ? R : c->Dn);
+    mla_job j = {.f = f, .l = l, .q = q, .out = out, .per_thread = r1_align_up((size_t)per * 4) / 4};
+    j.scratch = r1_arena_floats(f->ws, nth * j.per_thread);
+    R1_ASSERT(j.scratch);
+
+    bool one_slot = true;
+    for (int64_t i = 1; i < N; i++) one_slot &= b->slot[i] == b->slot[0];
+    r1_mla_mode mode = f->m->mla_mode;
+    if (mode == R1_MLA_AUTO) mode = (N > 1 && one_slot) ? R1_MLA_NAIVE : R1_MLA_ABSORBED;
+    if (mode == R1_MLA_NAIVE) {
+        mla_naive(&j);
+    } else {
+        j.qhat = r1_arena_floats(f->ws, N * H * R);
+        j.ohat = r1_arena_floats(f->ws, N * H * R);
+        R1_ASSERT(j.qhat && j.ohat);
+        r1_pool_for(pool, H, 1, absorb_q, &j);
+        r1_pool_for(pool, N * H, 1, attend_absorbed, &j);
+        r1_pool_for(pool, H, 1, expand_v, &j);
+    }
+    r1_matmul(pool, y, out, N, &L->o);
+    f->ws->used = mark;
+}
