@@ -18,4 +18,8 @@ int cli_is(const char *arg, const char *name);
 int cli_parse_i64(const char *s, long long *out);
 int cli_parse_f64(const char *s, double *out);
 
+/* Subcommands (one file each). */
+int cmd_generate(int argc, char **argv);
+int cmd_logits(int argc, char **argv);
+
 #endif

@@ -11,6 +11,8 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"generate", cmd_generate, "generate a continuation of a prompt"},
+    {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
     {NULL, NULL, NULL},
 };
 
