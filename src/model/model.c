@@ -250,8 +250,8 @@ r1_status r1_model_save(const r1_model *m, const char *dir) {
     if (s != R1_OK) return s;
     collector col = {0};
     s = r1_weights_visit((r1_weights *)&m->w, &m->cfg, collect, &col);
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    if (s == R1_OK) s = r1_st_write(path, col.t, (const char *const *)col.names, col.n);
+    /* 5 GB shards, as HF's save_pretrained; small models get one model.safetensors. */
+    if (s == R1_OK) s = r1_st_write_sharded(dir, col.t, (const char *const *)col.names, col.n, (size_t)5000000000ull, NULL);
     for (int64_t i = 0; i < col.n; i++) free(col.names[i]);
     free(col.names);
     free(col.t);

@@ -47,7 +47,8 @@ r1_status r1_model_load(r1_model **out, const char *dir, int nthreads);
 /* A model with random weights (std 0.02 matrices, unit norms) stored as dtype,
  * for benchmarks and training from scratch. Deterministic in seed. */
 r1_status r1_model_create_random(r1_model **out, const r1_config *c, r1_dtype dtype, uint64_t seed, int nthreads);
-/* Writes DIR/config.json and DIR/model.safetensors (atomically). */
+/* Writes DIR/config.json and DIR/model.safetensors (or 5 GB shards + an
+ * index, as HF's save_pretrained), each file atomically. */
 r1_status r1_model_save(const r1_model *m, const char *dir);
 void r1_model_destroy(r1_model *m);
 
