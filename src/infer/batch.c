@@ -1,0 +1,161 @@
+/* batch: the continuous-batching step (see batch.h). Rows of a step are laid
+ * out decode rows first, then prefill chunks in slot order; the forward takes
+ * logits only for rows that end a prompt or carry a decoded token. */
+#include "infer/batch.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+r1_status r1_engine_create(r1_engine **out, r1_model *m, int n_slots, int64_t max_ctx, int64_t step_rows) {
+    *out = NULL;
+    if (n_slots < 1 || step_rows < n_slots)
+        return r1_fail(R1_INVALID, "engine: need n_slots >= 1 and step_rows >= n_slots (got %d, %lld)", n_slots,
+                       (long long)step_rows);
+    r1_engine *e = calloc(1, sizeof *e);
+    if (!e) return r1_fail(R1_NOMEM, "engine: out of memory");
+    e->m = m;
+    e->n_slots = n_slots;
+    e->step_rows = step_rows;
+    r1_status s = r1_kvcache_init(&e->kv, &m->cfg, n_slots, max_ctx);
+    e->seqs = calloc((size_t)n_slots, sizeof *e->seqs);
+    e->tok = malloc((size_t)step_rows * sizeof(int32_t));
+    e->slot = malloc((size_t)step_rows * sizeof(int32_t));
+    e->pos = malloc((size_t)step_rows * sizeof(int64_t));
+    e->out_rows = malloc((size_t)step_rows * sizeof(int64_t));
+    e->out_seq = malloc((size_t)step_rows * sizeof(int));
+    e->logits = malloc((size_t)n_slots * (size_t)m->cfg.vocab * sizeof(float));
+    if (s == R1_OK && (!e->seqs || !e->tok || !e->slot || !e->pos || !e->out_rows || !e->out_seq || !e->logits))
+        s = r1_fail(R1_NOMEM, "engine: out of memory");
+    if (s == R1_OK) s = r1_model_reserve(m, step_rows, max_ctx);
+    if (s != R1_OK) {
+        r1_engine_destroy(e);
+        return s;
+    }
+    *out = e;
+    return R1_OK;
+}
+
+void r1_engine_release(r1_engine *e, int slot) {
+    r1_seq *q = &e->seqs[slot];
+    r1_sampler_free(&q->sampler);
+    free(q->prompt);
+    free(q->out);
+    free(q->stop_ids);
+    *q = (r1_seq){0};
+    r1_kvcache_clear(&e->kv, slot);
+}
+
+void r1_engine_destroy(r1_engine *e) {
+    if (!e) return;
+    for (int i = 0; e->seqs && i < e->n_slots; i++) r1_engine_release(e, i);
+    r1_kvcache_free(&e->kv);
+    free(e->seqs);
+    free(e->tok);
+    free(e->slot);
+    free(e->pos);
+    free(e->out_rows);
+    free(e->out_seq);
+    free(e->logits);
+    free(e);
+}
+
+r1_status r1_engine_add(r1_engine *e, const int32_t *prompt, int64_t n, const r1_seq_params *p, int *slot) {
+    if (n < 1) return r1_fail(R1_INVALID, "engine: empty prompt");
+    if (n + 1 > e->kv.max_ctx)
+        return r1_fail(R1_LIMIT, "engine: prompt of %lld tokens does not fit the context of %lld", (long long)n,
+                       (long long)e->kv.max_ctx);
+    for (int i = 0; i < e->n_slots; i++) {
+        r1_seq *q = &e->seqs[i];
+        if (q->state != R1_SEQ_FREE) continue;
+        *q = (r1_seq){.state = R1_SEQ_PREFILL, .p = *p, .n_prompt = n};
+        int64_t cap = p->max_new < e->kv.max_ctx - n ? p->max_new : e->kv.max_ctx - n;
+        q->prompt = malloc((size_t)n * sizeof(int32_t));
+        q->out = malloc((size_t)(cap > 0 ? cap : 1) * sizeof(int32_t));
+        q->stop_ids = malloc((size_t)(p->n_stop_ids > 0 ? p->n_stop_ids : 1) * sizeof(int32_t));
+        q->p.max_new = cap;
+        r1_status s = r1_sampler_init(&q->sampler, &p->sampling, e->m->cfg.vocab);
+        if (s == R1_OK && (!q->prompt || !q->out || !q->stop_ids)) s = r1_fail(R1_NOMEM, "engine: out of memory");
+        if (s != R1_OK) {
+            r1_engine_release(e, i);
+            return s;
+        }
+        memcpy(q->prompt, prompt, (size_t)n * sizeof(int32_t));
+        if (p->n_stop_ids > 0) memcpy(q->stop_ids, p->stop_ids, (size_t)p->n_stop_ids * sizeof(int32_t));
+        q->p.stop_ids = q->stop_ids;
+        r1_kvcache_clear(&e->kv, i);
+        *slot = i;
+        return R1_OK;
+    }
+    return r1_fail(R1_LIMIT, "engine: all %d slots are busy", e->n_slots);
+}
+
+bool r1_engine_busy(const r1_engine *e) {
+    for (int i = 0; i < e->n_slots; i++)
+        if (e->seqs[i].state == R1_SEQ_PREFILL || e->seqs[i].state == R1_SEQ_DECODE) return true;
+    return false;
+}
+
+static void finish(r1_seq *q, r1_stop_reason why) {
+    q->state = R1_SEQ_DONE;
+    q->reason = why;
+}
+
+/* Samples the next token of sequence i from its logits row. */
+static void advance(r1_engine *e, int i, const float *logits) {
+    r1_seq *q = &e->seqs[i];
+    int32_t tok = r1_sampler_sample(&q->sampler, logits);
+    for (int64_t k = 0; k < q->p.n_stop_ids; k++)
+        if (q->p.stop_ids[k] == tok) return finish(q, R1_STOP_EOS);
+    q->out[q->n_out++] = tok;
+    if (q->p.on_token && !q->p.on_token(q->p.ctx, i, tok)) return finish(q, R1_STOP_CALLBACK);
+    if (q->n_out >= q->p.max_new) return finish(q, R1_STOP_LENGTH);
+    q->next = tok;
+    q->state = R1_SEQ_DECODE;
+}
+
+r1_status r1_engine_step(r1_engine *e) {
+    int64_t N = 0, n_out = 0;
+    for (int i = 0; i < e->n_slots; i++) { /* decode rows first: latency of running requests */
+        r1_seq *q = &e->seqs[i];
+        if (q->state != R1_SEQ_DECODE) continue;
+        if (q->p.max_new == 0) {
+            finish(q, R1_STOP_LENGTH);
+            continue;
+        }
+        e->tok[N] = q->next;
+        e->slot[N] = i;
+        e->pos[N] = e->kv.len[i];
+        e->out_seq[n_out] = i;
+        e->out_rows[n_out++] = N++;
+    }
+    for (int i = 0; i < e->n_slots && N < e->step_rows; i++) {
+        r1_seq *q = &e->seqs[i];
+        if (q->state != R1_SEQ_PREFILL) continue;
+        int64_t take = q->n_prompt - q->n_fed, room = e->step_rows - N;
+        take = take < room ? take : room;
+        for (int64_t k = 0; k < take; k++, N++) {
+            e->tok[N] = q->prompt[q->n_fed + k];
+            e->slot[N] = i;
+            e->pos[N] = q->n_fed + k;
+        }
+        q->n_fed += take;
+        if (q->n_fed == q->n_prompt) {
+            e->out_seq[n_out] = i;
+            e->out_rows[n_out++] = N - 1;
+        }
+    }
+    if (N == 0) return R1_OK;
+    r1_batch b = {N, e->tok, e->slot, e->pos};
+    R1_TRY(r1_model_forward(e->m, &e->kv, &b, e->out_rows, n_out, e->logits));
+    for (int64_t r = 0; r < n_out; r++) {
+        int i = e->out_seq[r];
+        if (e->seqs[i].state == R1_SEQ_PREFILL && e->seqs[i].p.max_new == 0) {
+            finish(&e->seqs[i], R1_STOP_LENGTH);
+            continue;
+        }
+        advance(e, i, e->logits + r * e->m->cfg.vocab);
+    }
+    e->steps++;
+    e->rows_done += N;
+    return R1_OK;
+}
