@@ -227,8 +227,12 @@ TEST(training_products_match_ref) {
         for (int a = 0; a < COUNT(NS); a++)
             for (int b = 0; b < COUNT(MS); b++)
                 for (int c = 0; c < COUNT(KS); c++) training_vs_ref(tabs[ti], &rng, NS[a], MS[b], KS[c]);
-    /* a longer reduction (N = 300 rows into dW) */
-    for (int ti = 0; tabs[ti]; ti++) training_vs_ref(tabs[ti], &rng, 300, 20, 70);
+    /* reductions longer than the kernels' j block of 256: N = 300 rows into
+     * dW, M = 300 columns of dY into dX */
+    for (int ti = 0; tabs[ti]; ti++) {
+        training_vs_ref(tabs[ti], &rng, 300, 20, 70);
+        training_vs_ref(tabs[ti], &rng, 7, 300, 40);
+    }
 }
 
 static bool same_bits(const float *a, const float *b, int64_t n) {

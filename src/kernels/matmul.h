@@ -17,9 +17,10 @@
 #include "core/threads.h"
 #include "kernels/kernels.h"
 
-/* N*M*K at or below which the products stay on the calling thread
- * (measured with bench/bench_matmul, see docs/KERNELS.md). */
-#define R1_MATMUL_SERIAL_FLOPS ((int64_t)1 << 16)
+/* N*M*K at or below which the products stay on the calling thread: on the
+ * 2-core Zen 5 box a 2-thread f32 matvec first wins between 16K (1.25 us
+ * serial vs 1.44 us threaded) and 64K (4.2 vs 3.1 us); bench/bench_matmul. */
+#define R1_MATMUL_SERIAL_FLOPS ((int64_t)1 << 15)
 
 /* y[N, M] = x[N, K] · w^T where w is a 2-D tensor [M, K] of any dtype in the table. */
 void r1_matmul(r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w);

@@ -45,25 +45,34 @@ INLINE __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
 
 /* y[m0..m1) = W[m0..m1) x for one activation row. */
 INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+    const int64_t es = t == R1_DT_F32 ? 4 : 2;
     int64_t k8 = K & ~(int64_t)7;
     for (int64_t m = m0; m < m1; m += 4) {
         int64_t mr = min64(4, m1 - m), row[4];
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
         __m256 a[4][2];
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
         int64_t k = 0;
         for (; k + 16 <= K; k += 16) {
             __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+            #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) {
+                /* the same columns of the next 4 rows (see x86_avx512.c) */
+                const char *pf = (const char *)w + (size_t)(row[c] + 4 * K + k) * es;
+                if (es == 4 || (k & 16) == 0) _mm_prefetch(pf, _MM_HINT_T0);
                 a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
                 a[c][1] = _mm256_fmadd_ps(x1, wload(w, row[c] + k + 8, t), a[c][1]);
             }
         }
         if (k < k8) {
             __m256 x0 = _mm256_loadu_ps(x + k);
+            #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
         }
         float tail[4] = {0, 0, 0, 0};
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++)
             for (int64_t kk = k8; kk < K; kk++) tail[c] += x[kk] * wget(w, row[c] + kk, t);
         __m128 s = reduce4(_mm256_add_ps(a[0][0], a[0][1]), _mm256_add_ps(a[1][0], a[1][1]),
@@ -78,23 +87,31 @@ INLINE void tile3x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
     enum { R = 3 };
     const float *xr[R];
     int64_t row[4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++) xr[r] = x + min64(r, nr - 1) * K;
+    #pragma GCC unroll 8
     for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
     __m256 acc[R][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_ps();
     int64_t k8 = K & ~(int64_t)7;
     for (int64_t k = 0; k < k8; k += 8) {
         __m256 xv[R];
+        #pragma GCC unroll 8
         for (int r = 0; r < R; r++) xv[r] = _mm256_loadu_ps(xr[r] + k);
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m256 wv = wload(w, row[c] + k, t);
+            #pragma GCC unroll 8
             for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
         }
     }
     __m128i ms = lanes4(mr);
     for (int r = 0; r < nr; r++) {
         float tail[4] = {0, 0, 0, 0};
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++)
             for (int64_t k = k8; k < K; k++) tail[c] += xr[r][k] * wget(w, row[c] + k, t);
         __m128 s = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
@@ -135,34 +152,47 @@ static void k_matmul_bf16_f32_avx2(float *y, int64_t ldy, const float *x, int64_
 }
 
 /* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 16 columns (12
- * accumulators), one FMA chain per element in the order j = 0..J-1. */
+ * accumulators), one FMA chain per element in the order j = 0..J-1; j is
+ * blocked by 256 so the panel of B stays in L2 (see x86_avx512.c). */
 static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                    const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
                                    int64_t k1, bool accumulate) {
-    enum { R = 6, V = 2 };
+    enum { R = 6, V = 2, JB = 256 };
     for (int64_t k = k0; k < k1; k += 8 * V) {
         __m256i mk[V];
+        #pragma GCC unroll 8
         for (int v = 0; v < V; v++) mk[v] = lanes8(k1 - k - 8 * v);
-        for (int64_t i = i0; i < i1; i += R) {
-            int64_t ir = min64(R, i1 - i);
-            const float *ar[R];
-            for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
-            __m256 acc[R][V];
-            for (int r = 0; r < R; r++)
-                for (int v = 0; v < V; v++)
-                    acc[r][v] = accumulate ? _mm256_maskload_ps(c + (i + min64(r, ir - 1)) * ldc + k + 8 * v, mk[v])
-                                           : _mm256_setzero_ps();
-            for (int64_t j = 0; j < J; j++) {
-                const float *bj = b + j * ldb + k;
-                __m256 bv[V];
-                for (int v = 0; v < V; v++) bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
-                for (int r = 0; r < R; r++) {
-                    __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
-                    for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
+        for (int64_t j0 = 0; j0 < J || j0 == 0; j0 += JB) {
+            int64_t j1 = min64(J, j0 + JB);
+            bool load = accumulate || j0 > 0;
+            for (int64_t i = i0; i < i1; i += R) {
+                int64_t ir = min64(R, i1 - i);
+                const float *ar[R];
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
+                __m256 acc[R][V];
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++)
+                        acc[r][v] = load ? _mm256_maskload_ps(c + (i + min64(r, ir - 1)) * ldc + k + 8 * v, mk[v])
+                                               : _mm256_setzero_ps();
+                for (int64_t j = j0; j < j1; j++) {
+                    const float *bj = b + j * ldb + k;
+                    __m256 bv[V];
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++) bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
+                    #pragma GCC unroll 8
+                    for (int r = 0; r < R; r++) {
+                        __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
+                        #pragma GCC unroll 8
+                        for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
+                    }
                 }
+                for (int r = 0; r < ir; r++)
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++) _mm256_maskstore_ps(c + (i + r) * ldc + k + 8 * v, mk[v], acc[r][v]);
             }
-            for (int r = 0; r < ir; r++)
-                for (int v = 0; v < V; v++) _mm256_maskstore_ps(c + (i + r) * ldc + k + 8 * v, mk[v], acc[r][v]);
         }
     }
 }

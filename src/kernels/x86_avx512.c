@@ -71,15 +71,24 @@ INLINE __m512 reduce16(__m512 acc[4][4]) {
 
 /* y[m0..m1) = W[m0..m1) x for one activation row. */
 INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+    const int64_t es = t == R1_DT_F32 ? 4 : 2;
     for (int64_t m = m0; m < m1; m += 4) {
         int64_t mr = min64(4, m1 - m), row[4];
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
         __m512 a[4][2];
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
         int64_t k = 0;
         for (; k + 32 <= K; k += 32) {
             __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) {
+                /* the same columns of the next 4 rows: short rows give the
+                 * hardware prefetcher too little to lock on to */
+                const char *pf = (const char *)w + (size_t)(row[c] + 4 * K + k) * es;
+                _mm_prefetch(pf, _MM_HINT_T0);
+                if (es == 4) _mm_prefetch(pf + 64, _MM_HINT_T0);
                 a[c][0] = _mm512_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
                 a[c][1] = _mm512_fmadd_ps(x1, wload(w, row[c] + k + 16, t), a[c][1]);
             }
@@ -87,6 +96,7 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
         for (; k < K; k += 16) {
             __mmask16 mk = lanes(K - k);
             __m512 x0 = _mm512_maskz_loadu_ps(mk, x + k);
+            #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) a[c][0] = _mm512_fmadd_ps(x0, wload_mask(w, row[c] + k, mk, t), a[c][0]);
         }
         __m128 s = reduce4(_mm512_add_ps(a[0][0], a[0][1]), _mm512_add_ps(a[1][0], a[1][1]),
@@ -100,26 +110,36 @@ INLINE void tile4x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
                     int64_t K, r1_dtype t) {
     const float *xr[4];
     int64_t row[4];
+    #pragma GCC unroll 8
     for (int r = 0; r < 4; r++) xr[r] = x + min64(r, nr - 1) * K;
+    #pragma GCC unroll 8
     for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
     __m512 acc[4][4];
+    #pragma GCC unroll 8
     for (int r = 0; r < 4; r++)
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
     int64_t k = 0;
     for (; k + 16 <= K; k += 16) {
         __m512 xv[4];
+        #pragma GCC unroll 8
         for (int r = 0; r < 4; r++) xv[r] = _mm512_loadu_ps(xr[r] + k);
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m512 wv = wload(w, row[c] + k, t);
+            #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
         }
     }
     if (k < K) {
         __mmask16 mk = lanes(K - k);
         __m512 xv[4];
+        #pragma GCC unroll 8
         for (int r = 0; r < 4; r++) xv[r] = _mm512_maskz_loadu_ps(mk, xr[r] + k);
+        #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m512 wv = wload_mask(w, row[c] + k, mk, t);
+            #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
         }
     }
@@ -166,34 +186,50 @@ static void k_matmul_bf16_f32_avx512(float *y, int64_t ldy, const float *x, int6
 /* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 64 columns (24
  * accumulators), a broadcast from A times 4 vectors of a row of B per j, so
  * every element is one FMA chain in the order j = 0..J-1. Columns are the
- * outer loop so a 64-column panel of B stays in L2 across the row tiles. */
+ * outer loop and j is blocked by 256 so a 256 x 64 panel of B (64 KB) stays
+ * in L2 across the row tiles: rows of B lie 4 KB apart and alias in the
+ * caches, and without the j blocks dX = dY W ran at 43 GFLOP/s instead of
+ * the figure in docs/KERNELS.md. Partial sums go through C between j blocks,
+ * which is exact, so the order per element is unchanged. */
 static void k_gemm_nn_f32_f32_avx512(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                      const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
                                      int64_t k1, bool accumulate) {
-    enum { R = 6, V = 4 };
+    enum { R = 6, V = 4, JB = 256 };
     for (int64_t k = k0; k < k1; k += 16 * V) {
         __mmask16 mk[V];
+        #pragma GCC unroll 8
         for (int v = 0; v < V; v++) mk[v] = k + 16 * v < k1 ? lanes(k1 - k - 16 * v) : 0;
-        for (int64_t i = i0; i < i1; i += R) {
-            int64_t ir = min64(R, i1 - i);
-            const float *ar[R];
-            for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
-            __m512 acc[R][V];
-            for (int r = 0; r < R; r++)
-                for (int v = 0; v < V; v++)
-                    acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mk[v], c + (i + min64(r, ir - 1)) * ldc + k + 16 * v)
-                                           : _mm512_setzero_ps();
-            for (int64_t j = 0; j < J; j++) {
-                const float *bj = b + j * ldb + k;
-                __m512 bv[V];
-                for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bj + 16 * v);
-                for (int r = 0; r < R; r++) {
-                    __m512 s = _mm512_set1_ps(ar[r][j * a_sj]);
-                    for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
+        for (int64_t j0 = 0; j0 < J || j0 == 0; j0 += JB) {
+            int64_t j1 = min64(J, j0 + JB);
+            bool load = accumulate || j0 > 0;
+            for (int64_t i = i0; i < i1; i += R) {
+                int64_t ir = min64(R, i1 - i);
+                const float *ar[R];
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
+                __m512 acc[R][V];
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++)
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++)
+                        acc[r][v] = load ? _mm512_maskz_loadu_ps(mk[v], c + (i + min64(r, ir - 1)) * ldc + k + 16 * v)
+                                               : _mm512_setzero_ps();
+                for (int64_t j = j0; j < j1; j++) {
+                    const float *bj = b + j * ldb + k;
+                    __m512 bv[V];
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bj + 16 * v);
+                    #pragma GCC unroll 8
+                    for (int r = 0; r < R; r++) {
+                        __m512 s = _mm512_set1_ps(ar[r][j * a_sj]);
+                        #pragma GCC unroll 8
+                        for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
+                    }
                 }
+                for (int r = 0; r < ir; r++)
+                    #pragma GCC unroll 8
+                    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(c + (i + r) * ldc + k + 16 * v, mk[v], acc[r][v]);
             }
-            for (int r = 0; r < ir; r++)
-                for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(c + (i + r) * ldc + k + 16 * v, mk[v], acc[r][v]);
         }
     }
 }
