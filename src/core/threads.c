@@ -9,7 +9,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-enum { SPIN_ITERS = 1 << 16 };
+/* Workers spin SPIN_ITERS pauses (about 0.5 ms) waiting for the next region,
+ * yielding the CPU every YIELD_EVERY iterations so that an oversubscribed
+ * machine (more runnable threads than cores) still makes progress. */
+enum { SPIN_ITERS = 1 << 16, YIELD_EVERY = 256 };
 
 typedef struct {
     r1_pool *pool;
@@ -44,7 +47,10 @@ static void *worker_main(void *p) {
         int spins = 0;
         while ((g = atomic_load_explicit(&pool->gen, memory_order_acquire)) == seen) {
             if (++spins < SPIN_ITERS) {
-                cpu_relax();
+                if (spins % YIELD_EVERY == 0)
+                    sched_yield();
+                else
+                    cpu_relax();
                 continue;
             }
             pthread_mutex_lock(&pool->mu);
@@ -119,7 +125,12 @@ void r1_pool_run(r1_pool *p, r1_task_fn fn, void *ctx) {
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
     fn(ctx, 0, p->n);
-    while (atomic_load_explicit(&p->pending, memory_order_acquire) > 0) cpu_relax();
+    for (unsigned spins = 1; atomic_load_explicit(&p->pending, memory_order_acquire) > 0; spins++) {
+        if (spins % YIELD_EVERY == 0)
+            sched_yield();
+        else
+            cpu_relax();
+    }
 }
 
 int r1_cpu_count(void) {
