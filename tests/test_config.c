@@ -386,7 +386,7 @@ TEST(impossible_values) {
     EXPECT(QWEN2_1_5B, "head_dim", "127", R1_INVALID, "'head_dim' must be even for RoPE (got 127)");
     EXPECT(QWEN2_1_5B, "rms_norm_eps", "0", R1_INVALID, "'rms_norm_eps' must be a positive finite number (got 0)");
     EXPECT(QWEN2_1_5B, "rms_norm_eps", "-1e-6", R1_INVALID, "'rms_norm_eps' must be a positive finite number");
-    EXPECT(QWEN2_1_5B, "rms_norm_eps", "1e300", R1_INVALID, "'rms_norm_eps' must be a positive finite number (got inf)");
+    EXPECT(QWEN2_1_5B, "rms_norm_eps", "1e300", R1_INVALID, "'rms_norm_eps' is out of range for a float (got 1e+300)");
     EXPECT(QWEN2_1_5B, "eos_token_id", "151936", R1_INVALID, "'eos_token_id' (151936) is outside the vocabulary [0, 151936)");
     EXPECT(QWEN2_1_5B, "bos_token_id", "-2", R1_INVALID, "'bos_token_id' (-2) is outside");
     EXPECT(QWEN2_1_5B, "num_hidden_layers", "16777216", R1_LIMIT, "parameters, above the limit of 2^48");
@@ -414,6 +414,10 @@ TEST(impossible_values) {
     EXPECT(V3_671B, "first_k_dense_replace", "62", R1_INVALID, "'first_k_dense_replace' must be in [0, 61] (got 62)");
     EXPECT(V3_671B, "moe_layer_freq", "0", R1_INVALID, "'moe_layer_freq' must be > 0");
     EXPECT(V3_671B, "routed_scaling_factor", "0", R1_INVALID, "'routed_scaling_factor' must be a positive finite number");
+    EXPECT(V2_LITE, "routed_scaling_factor", "1e67", R1_INVALID, "'routed_scaling_factor' is out of range for a float (got 1e+67)");
+    b = with(V2_LITE, "n_routed_experts", "null");
+    EXPECT(b, "routed_scaling_factor", "-1", R1_INVALID, "'routed_scaling_factor' must be a positive finite number");
+    free(b);
     EXPECT(V3_671B, "num_nextn_predict_layers", "-1", R1_INVALID, "'num_nextn_predict_layers' must be >= 0");
     EXPECT(V3_671B, "n_routed_experts", "16777216", R1_LIMIT, "above the limit of 2^48");
 }
