@@ -48,7 +48,10 @@ r1_status r1_st_parse_buffer(r1_st **out, const void *data, size_t len, const ch
 void r1_st_close(r1_st *st);
 
 /* The tensor called name, or NULL when there is none or its dtype is not
- * F32/F16/BF16. data points into the mapping (valid until r1_st_close). */
+ * F32/F16/BF16. data points into the read-only mapping (valid until
+ * r1_st_close; writing through it faults). Alignment is whatever the file
+ * gives: files from r1_st_write and HF's writer are aligned to the element
+ * size, other writers' need not be. */
 const r1_tensor *r1_st_find(const r1_st *st, const char *name);
 /* The tensor called name, checked: dtype (an r1_dtype or R1_ST_ANY) and shape
  * (ndim extents; shape may be NULL or ndim < 0 to accept any shape, and an

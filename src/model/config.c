@@ -8,6 +8,7 @@
  * that no product of dimensions computed later can overflow int64. */
 #include "model/config.h"
 
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,8 @@ static r1_status need_d(const cJSON *o, const char *key, double *out) {
 static r1_status get_f(const cJSON *o, const char *key, float def, float *out) {
     double v = def;
     R1_TRY(get_d(o, key, def, &v));
+    if (!(fabs(v) <= FLT_MAX)) /* converting it would be undefined behaviour */
+        return r1_fail(R1_INVALID, "'%s' is out of range for a float (got %g)", key, v);
     *out = (float)v;
     return R1_OK;
 }
@@ -377,7 +380,7 @@ static r1_status validate_moe(const r1_config *c) {
     if (c->topk_method == R1_TOPK_NOAUX_TC && c->n_group > 1 && c->E / c->n_group < 2)
         return r1_fail(R1_INVALID, "'topk_method' noaux_tc needs at least 2 experts per group (got %lld)",
                        (long long)(c->E / c->n_group));
-    return positive(c->routed_scale, "routed_scaling_factor");
+    return R1_OK;
 }
 
 /* An upper bound on the parameter count in 128-bit arithmetic (every factor
@@ -432,6 +435,7 @@ static r1_status validate(const r1_config *c) {
             return r1_fail(R1_INVALID, "'scoring_func' %d is unknown", (int)c->score_func);
         if ((int)c->topk_method < 0 || c->topk_method > R1_TOPK_NOAUX_TC)
             return r1_fail(R1_INVALID, "'topk_method' %d is unknown", (int)c->topk_method);
+        R1_TRY(positive(c->routed_scale, "routed_scaling_factor")); /* written even when dense */
         R1_TRY(validate_moe(c));
     } else {
         if (c->head_dim % 2 != 0)
