@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "io/file.h"
 #include "model/model.h"
 
@@ -219,11 +221,72 @@ TEST(random_model_save_load_round_trip) {
     r1_file_remove_tree(dir);
 }
 
+/* A safetensors file whose data section starts with a 2-byte tensor, so every
+ * f32 tensor after it sits at an address that is not a multiple of 4: the
+ * model must still load (aligned copies) and give the golden logits. */
+TEST(misaligned_tensors_are_copied) {
+    char *buf;
+    size_t len;
+    CHECK_OK(r1_file_read_all("tests/golden/qwen2/model.safetensors", &buf, &len, 1 << 26));
+    uint64_t hlen;
+    memcpy(&hlen, buf, 8);
+    cJSON *h = cJSON_ParseWithLength(buf + 8, (size_t)hlen);
+    CHECK(h != NULL);
+    if (!h) return;
+    for (cJSON *e = h->child; e; e = e->next) {
+        cJSON *off = cJSON_GetObjectItem(e, "data_offsets");
+        if (!off) continue;
+        for (int k = 0; k < 2; k++) {
+            cJSON *v = cJSON_GetArrayItem(off, k);
+            cJSON_SetNumberValue(v, v->valuedouble + 2);
+        }
+    }
+    cJSON *pad = cJSON_AddObjectToObject(h, "pad");
+    cJSON_AddStringToObject(pad, "dtype", "F16");
+    cJSON_AddItemToObject(pad, "shape", cJSON_CreateIntArray((int[]){1}, 1));
+    cJSON_AddItemToObject(pad, "data_offsets", cJSON_CreateIntArray((int[]){0, 2}, 2));
+    char *json0 = cJSON_PrintUnformatted(h), json[1 << 16];
+    size_t jl = strlen(json0);
+    memcpy(json, json0, jl);
+    while (jl % 8) json[jl++] = ' '; /* data section 8-aligned, so +2 really misaligns */
+    size_t data = len - 8 - (size_t)hlen, total = 8 + jl + 2 + data;
+    char *out = calloc(1, total);
+    uint64_t njl = jl;
+    memcpy(out, &njl, 8);
+    memcpy(out + 8, json, jl);
+    memcpy(out + 8 + jl + 2, buf + 8 + hlen, data);
+    char dir[] = "/tmp/r1_test_misaligned_XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK_OK(r1_file_write_atomic(path, out, total));
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    copy_file("tests/golden/qwen2/config.json", path);
+    r1_model *m = NULL;
+    CHECK_OK(r1_model_load(&m, dir, 1));
+    golden g;
+    CHECK(8 + jl + 2 + 4 < total && (8 + jl + 2) % 4 != 0);
+    if (m && load_golden("qwen2", &g) == 0) {
+        CHECK((uintptr_t)m->w.layers[0].q.data % 4 == 0);
+        float *logits = malloc((size_t)(g.T * g.V) * sizeof(float));
+        CHECK_OK(run(m, &g, g.T, logits));
+        CHECK(t_max_rel_err(logits, g.ref, g.T * g.V) <= TOL);
+        free(logits);
+        free(g.ref);
+    }
+    r1_model_destroy(m);
+    r1_file_remove_tree(dir);
+    cJSON_free(json0);
+    cJSON_Delete(h);
+    free(out);
+    free(buf);
+}
+
 int main(void) {
     RUN(golden_prefill_and_decode);
     RUN(golden_batched_decode);
     RUN(forward_rejects_bad_batches);
     RUN(load_errors_name_the_file_and_tensor);
     RUN(random_model_save_load_round_trip);
+    RUN(misaligned_tensors_are_copied);
     TEST_MAIN_END();
 }

@@ -76,11 +76,19 @@ static void *slab_take(r1_model *m, size_t n) {
     return p;
 }
 
+/* A file from a writer that does not align tensors to their element size
+ * would make kernels read misaligned floats: such tensors get an aligned copy. */
+static bool misaligned(const r1_tensor *t) { return (uintptr_t)t->data % r1_dtype_size(t->dtype) != 0; }
+
 static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int ndim, const int64_t *shape, int flags) {
     binder *b = ctx;
     int64_t n = shape[0] * (ndim > 1 ? shape[1] : 1);
     if (b->count_only) {
-        if (b->random || (flags & R1_P_VECTOR)) b->bytes += param_bytes(b, ndim, shape, flags);
+        r1_tensor t;
+        if (b->random || (flags & R1_P_VECTOR))
+            b->bytes += param_bytes(b, ndim, shape, flags);
+        else if (r1_st_get(b->st, name, R1_ST_ANY, ndim, shape, &t) == R1_OK && misaligned(&t))
+            b->bytes += r1_align_up(r1_tensor_bytes(&t));
         return R1_OK;
     }
     *slot = (r1_tensor){.ndim = ndim, .shape = {shape[0], ndim > 1 ? shape[1] : 0}};
@@ -109,6 +117,10 @@ static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int nd
         r1_to_f32(slot->data, t.data, t.dtype, n);
     } else {
         *slot = t;
+        if (misaligned(&t)) {
+            slot->data = slab_take(b->m, r1_align_up(r1_tensor_bytes(&t)));
+            memcpy(slot->data, t.data, r1_tensor_bytes(&t));
+        }
     }
     return R1_OK;
 }
