@@ -4,6 +4,9 @@
 
 #include "cli/cli.h"
 
+int cmd_tokenize(int argc, char **argv);
+int cmd_tokenizer_train(int argc, char **argv);
+
 typedef struct {
     const char *name;
     int (*fn)(int argc, char **argv);
@@ -11,6 +14,8 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"tokenize", cmd_tokenize, "text <-> token ids with a tokenizer.json"},
+    {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE tokenizer from text"},
     {NULL, NULL, NULL},
 };
 
