@@ -90,4 +90,6 @@ while (out.length < N) {
   while (r >= W[i]) r -= W[i++];
   out.push(i === 14 ? mixed() : (rnd() < 0.1 ? mixed() : GENS[i]()));
 }
-process.stdout.write(out.map((s) => JSON.stringify(s)).join("\n") + "\n");
+// "text" mode: the same strings as plain text (training data for tokenizer-train)
+if (process.argv[3] === "text") process.stdout.write(out.join("\n") + "\n");
+else process.stdout.write(out.map((s) => JSON.stringify(s)).join("\n") + "\n");
