@@ -73,6 +73,8 @@ static r1_status read_file(const char *path, char **out, size_t *len) {
 
 static r1_status pool_add(r1_tok *t, const char *s, size_t n, uint32_t *off) {
     if (t->pool_len + n > UINT32_MAX) return r1_fail(R1_LIMIT, "token text exceeds 4 GiB");
+    *off = (uint32_t)t->pool_len;
+    if (n == 0) return R1_OK;
     if (t->pool_len + n > t->pool_cap) {
         size_t cap = t->pool_cap ? t->pool_cap : 1 << 16;
         while (cap < t->pool_len + n) cap *= 2;
@@ -505,6 +507,8 @@ r1_status r1_tok_load_mem(r1_tok **out, const char *json, size_t json_len, const
     if (!t) return r1_fail(R1_NOMEM, "out of memory");
     t->bos = t->eos = t->unk = -1;
     pthread_mutex_init(&t->lock, NULL);
+    t->pool_cap = 1 << 16; /* never NULL, so empty pieces point somewhere */
+    if (!(t->pool = malloc(t->pool_cap))) return r1_tok_free(t), r1_fail(R1_NOMEM, "out of memory");
     cJSON *root = cJSON_ParseWithLength(json, json_len), *cfg = NULL;
     r1_status s = R1_OK;
     if (!root) {

