@@ -1,0 +1,51 @@
+/* chat: the DeepSeek-R1 conversation format and the think/answer split.
+ *
+ * R1 (tokenizer_config.json of DeepSeek-R1 and of the R1-Distill models, which
+ * share the template; only the ids of the special tokens differ):
+ *   <｜begin▁of▁sentence｜>{sys1}\n\n{sys2}<｜User｜>{u1}<｜Assistant｜>{a1}<｜end▁of▁sentence｜><｜User｜>{u2}<｜Assistant｜><think>\n
+ * where a past assistant turn keeps only the text after its last </think>.
+ * V3 (DeepSeek-V3's template): the same without the </think> stripping and
+ * with "<｜Assistant｜>" alone as the generation prompt.
+ * The rendered text is meant to be encoded with add_special = 0: the BOS is
+ * already in it and is matched as an added token. */
+#ifndef R1_TOK_CHAT_H
+#define R1_TOK_CHAT_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+typedef enum { R1_ROLE_SYSTEM, R1_ROLE_USER, R1_ROLE_ASSISTANT } r1_chat_role;
+
+typedef struct {
+    r1_chat_role role;
+    const char *content; /* UTF-8, NUL-terminated */
+} r1_chat_msg;
+
+typedef enum { R1_CHAT_R1, R1_CHAT_V3 } r1_chat_style;
+
+#define R1_CHAT_BOS "<｜begin▁of▁sentence｜>"
+#define R1_CHAT_EOS "<｜end▁of▁sentence｜>"
+#define R1_CHAT_USER "<｜User｜>"
+#define R1_CHAT_ASSISTANT "<｜Assistant｜>"
+
+/* Renders msgs[0..n) into a malloc'd NUL-terminated *out (*len bytes, caller
+ * frees). add_generation_prompt appends the assistant opening. */
+r1_status r1_chat_render(const r1_chat_msg *msgs, int n, int add_generation_prompt, r1_chat_style style,
+                         char **out, size_t *len);
+
+/* A model response split into reasoning and answer (slices of the input). */
+typedef struct {
+    const char *reasoning, *answer;
+    size_t reasoning_len, answer_len;
+    int closed; /* 1 if a </think> was seen */
+} r1_chat_split_t;
+
+/* Splits text: reasoning runs from after an opening <think> (optional: R1's
+ * prompt already opened it) to the first </think>, the answer is the rest
+ * after it. Without </think>: everything is reasoning if the text opened a
+ * think block or prompt_opened_think is set (generation still thinking),
+ * else everything is answer. Leading whitespace before <think> is skipped. */
+void r1_chat_split(const char *text, size_t len, int prompt_opened_think, r1_chat_split_t *out);
+
+#endif
