@@ -1,4 +1,4 @@
-# r1 — DeepSeek-R1 in C.  `make` builds ./r1 and build/libr1.a.
+# r1 — DeepSeek-R1 in C.  `make` builds ./r1 (a copy of build/r1) and build/libr1.a.
 #
 #   make            build the library and the CLI (-O2, warnings are errors)
 #   make test       install missing Debian deps, build and run every test
@@ -47,11 +47,20 @@ $(BUILD)/src/kernels/x86_avx2.o:   CFLAGS += -mavx2 -mfma -mf16c
 $(BUILD)/src/kernels/x86_avx512.o: CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mavx512vnni -mfma -mf16c
 endif
 
-.PHONY: all test bench demo fuzz reference clean deps
+.PHONY: all test bench demo fuzz reference clean deps r1
+# The binary lives in the build dir (so SAN=1 never clobbers the plain one);
+# ./r1 is a copy of the plain build for the README's commands.
 all: r1 $(BUILD)/libr1.a
 
-r1: $(CLI_OBJ) $(BUILD)/libr1.a
+$(BUILD)/r1: $(CLI_OBJ) $(BUILD)/libr1.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libr1.a $(LDLIBS)
+
+ifeq ($(SAN),1)
+r1: $(BUILD)/r1
+else
+r1: $(BUILD)/r1
+	@cmp -s $(BUILD)/r1 r1 || cp $(BUILD)/r1 r1
+endif
 
 $(BUILD)/libr1.a: $(LIB_OBJ)
 	@rm -f $@
@@ -80,7 +89,7 @@ deps:
 
 test: deps
 	@$(MAKE) --no-print-directory r1 $(TESTS) $(FUZZ_REPLAY)
-	@R1_BIN=./r1 BUILD=$(BUILD) tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+	@R1_BIN=$(BUILD)/r1 BUILD=$(BUILD) tests/run.sh $(TESTS) $(FUZZ_REPLAY)
 
 bench: deps
 	@$(MAKE) --no-print-directory r1 $(BENCHES)
