@@ -19,7 +19,9 @@ int cli_parse_i64(const char *s, long long *out);
 int cli_parse_f64(const char *s, double *out);
 
 /* Subcommands (one file each). */
+int cmd_init(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
+int cmd_chat(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);

@@ -11,7 +11,9 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"init", cmd_init, "a randomly initialised model as an HF folder"},
     {"generate", cmd_generate, "generate a continuation of a prompt"},
+    {"chat", cmd_chat, "interactive R1 chat; reasoning shown dimmed"},
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
     {"tokenize", cmd_tokenize, "text <-> token ids with a tokenizer.json"},
     {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE tokenizer from text"},
