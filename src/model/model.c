@@ -136,6 +136,15 @@ static r1_status build_absorbed(r1_model *m) {
     return R1_OK;
 }
 
+r1_status r1_model_weights_changed(r1_model *m) {
+    if (m->kT) {
+        for (int64_t l = 0; l < m->cfg.n_layers; l++) free(m->kT[l].data);
+        free(m->kT);
+        m->kT = NULL;
+    }
+    return build_absorbed(m);
+}
+
 static r1_status model_new(r1_model **out, const r1_config *c, int nthreads) {
     r1_model *m = calloc(1, sizeof *m);
     if (!m) return r1_fail(R1_NOMEM, "model: cannot allocate");
