@@ -79,6 +79,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s <= steps; s++) {
         double t0 = now_s();
         if (r1_train_forward(t, &b, NULL, &L) != R1_OK) return 1;
+        if (getenv("R1_BENCH_VERBOSE")) fprintf(stderr, "step %d loss %.6f\n", s, L.loss);
         double t1 = now_s();
         r1_train_backward(t, NULL);
         r1_train_step(t, NULL);
