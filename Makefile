@@ -6,7 +6,7 @@
 #   make bench      benchmarks (tables on stdout)
 #   make demo       the main job: tiny MoE from scratch -> R1-Zero GRPO -> chat
 #   make fuzz       libFuzzer targets (clang), run briefly
-#   make reference  regenerate tests/golden with the PyTorch reference (/usr/bin/python3)
+#   make reference  regenerate tests/golden (logits and grad_* gradients) with the PyTorch reference (/usr/bin/python3)
 #   make clean
 #
 # Sources are found by wildcard, so a new module file needs no Makefile edit.
@@ -105,6 +105,7 @@ fuzz:
 
 reference:
 	/usr/bin/python3 tests/reference/make_golden.py
+	/usr/bin/python3 tests/reference/make_grad_golden.py
 
 clean:
 	rm -rf build build-san build-fuzz r1

@@ -25,5 +25,6 @@ int cmd_chat(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);
+int cmd_pretrain(int argc, char **argv);
 
 #endif

@@ -17,6 +17,7 @@ static const command COMMANDS[] = {
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
     {"tokenize", cmd_tokenize, "text <-> token ids with a tokenizer.json"},
     {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE tokenizer from text"},
+    {"pretrain", cmd_pretrain, "train a model from scratch on a token file or task stream"},
     {NULL, NULL, NULL},
 };
 

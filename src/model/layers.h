@@ -4,6 +4,7 @@
 #ifndef R1_LAYERS_H
 #define R1_LAYERS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -49,5 +50,112 @@ size_t r1_layers_plan(const r1_config *c, int64_t N, int64_t P, int nthreads);
 
 /* f32 copy of an embedding-table row (any stored dtype). */
 void r1_embed_row(float *dst, const r1_tensor *table, int64_t row);
+
+/* ---- training: forward over a [B,T] batch (no cache) and backward ----
+ * Every training forward saves what its backward needs in a struct of
+ * pointers carved from one activation slab. Carving is written once per
+ * layer: r1_xxx_saved_bind(s, cv, ...) takes its buffers from cv; with
+ * cv->base == NULL it only counts bytes (the plan), so plan and bind cannot
+ * disagree. Backward rule (llm.c): parameter grads +=, activation grads as
+ * each function says. Rows are row = b*T + t. Weights are f32 when training. */
+
+/* A carver over a slab: plan (base NULL: count only) or bind (hand out). */
+typedef struct {
+    char *base;
+    size_t used;
+} r1_carve;
+
+static inline void *r1_carve_take(r1_carve *cv, size_t n) {
+    void *p = cv->base ? cv->base + cv->used : NULL;
+    cv->used += r1_align_up(n);
+    return p;
+}
+static inline float *r1_carve_f(r1_carve *cv, int64_t n) { return r1_carve_take(cv, (size_t)n * sizeof(float)); }
+
+/* What every training layer needs to know about the batch. */
+typedef struct {
+    r1_pool *pool;
+    const r1_kernels *k;
+    const r1_config *c;
+    const r1_rope *rope;
+    int64_t B, T, N;      /* N = B*T rows */
+    const float *cs;      /* [T, rope dim] cos/sin of positions 0..T-1 */
+    r1_arena *ws;         /* backward/forward temporaries, rewound by each call */
+    float aux_alpha;      /* sequence-wise balance loss weight (0: off) */
+} r1_tctx;
+
+/* RMSNorm saving 1/rms per row: y[N,D], rstd[N]. */
+void r1_rmsnorm_train_forward(float *y, float *rstd, const float *x, const float *w, int64_t N, int64_t D, float eps);
+/* dx[N,D] += d/dx, dw[D] += d/dw of y = rmsnorm(x) given dy. dw may be NULL. */
+void r1_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *rstd, const float *w,
+                         int64_t N, int64_t D);
+
+/* SwiGLU: saved g, u (pre-activation) and a = silu(g) * u, each [n, F]. */
+typedef struct {
+    float *g, *u, *a;
+} r1_swiglu_saved;
+void r1_swiglu_saved_bind(r1_swiglu_saved *s, r1_carve *cv, int64_t N, int64_t F);
+/* y[N,D] = down(silu(gate x) * up x), saving into g/u/a ([N,F] each). */
+void r1_swiglu_train_forward(r1_pool *pool, float *y, float *g, float *u, float *a, const float *x, int64_t N,
+                             const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down);
+/* dx[N,D] (= or += by accumulate), dgate/dup/ddown (+=) from dy[N,D].
+ * da is scratch [2, N, F] (overwritten). */
+void r1_swiglu_backward(r1_pool *pool, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
+                        const float *dy, const float *x, const float *g, const float *u, const float *a, float *da,
+                        int64_t N, const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down);
+
+/* MLA, naive (decompressed) causal attention over each whole sequence. */
+typedef struct {
+    float *qa, *qa_rstd, *qan; /* Rq > 0: [N,Rq] raw, [N], [N,Rq] normed */
+    float *q;                  /* [N, H*(Dn+Dr)], rope part rotated */
+    float *kva;                /* [N, Rkv+Dr] raw kv_a output */
+    float *kv_rstd;            /* [N] */
+    float *ckv;                /* [N, Rkv] normed latent */
+    float *kpe;                /* [N, Dr] rotated shared rope key */
+    float *kvd;                /* [N, H*(Dn+Dv)] decompressed K_nope | V per head */
+    float *p;                  /* [B, H, T, T] attention probabilities (0 above the diagonal) */
+    float *o;                  /* [N, H*Dv] attention output (o_proj input) */
+} r1_mla_saved;
+void r1_mla_saved_bind(r1_mla_saved *s, r1_carve *cv, const r1_config *c, int64_t B, int64_t T);
+void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_saved *s, float *y, const float *x);
+/* dx[N,D] = d/dx; grads of L's tensors += into G (same layout). */
+void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weights *G, const r1_mla_saved *s,
+                     float *dx, const float *dy, const float *x);
+
+/* GQA (qwen2/llama). */
+typedef struct {
+    float *q, *k, *v; /* [N,H*hd] [N,Hkv*hd] [N,Hkv*hd], q/k rotated, biases added */
+    float *p;         /* [B, H, T, T] */
+    float *o;         /* [N, H*hd] */
+} r1_gqa_saved;
+void r1_gqa_saved_bind(r1_gqa_saved *s, r1_carve *cv, const r1_config *c, int64_t B, int64_t T);
+void r1_gqa_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_gqa_saved *s, float *y, const float *x);
+void r1_gqa_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weights *G, const r1_gqa_saved *s,
+                     float *dx, const float *dy, const float *x);
+
+/* DeepSeekMoE. Routed slots p = row*K + k are sorted by expert: order[j] is
+ * the slot at sorted position j, expert e owns positions start[e]..start[e+1). */
+typedef struct {
+    float *z;        /* [N,E] router logits */
+    int32_t *idx;    /* [N*K] chosen experts */
+    float *wt;       /* [N*K] their weights */
+    int32_t *order;  /* [N*K] */
+    int64_t *start;  /* [E+1] */
+    r1_swiglu_saved ex; /* [N*K, Fe] in sorted order */
+    float *ys;       /* [N*K, D] expert outputs (unweighted), sorted order */
+    r1_swiglu_saved sh; /* [N, n_shared*Fe] */
+    float aux;       /* sequence-wise balance loss of this call (before alpha) */
+} r1_moe_saved;
+void r1_moe_saved_bind(r1_moe_saved *s, r1_carve *cv, const r1_config *c, int64_t B, int64_t T);
+/* y = routed + shared experts; load[E] (may be NULL) += tokens per expert. */
+void r1_moe_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_moe_saved *s, float *y, const float *x,
+                          int64_t *load);
+/* dx = d/dx (=); the router gets the gradient through the weights of the
+ * chosen experts (and the balance loss when t->aux_alpha > 0). */
+void r1_moe_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weights *G, const r1_moe_saved *s,
+                     float *dx, const float *dy, const float *x);
+
+/* Workspace bytes the training layers need (forward + backward temporaries). */
+size_t r1_train_layers_ws(const r1_config *c, int64_t B, int64_t T, int nthreads);
 
 #endif

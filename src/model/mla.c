@@ -192,3 +192,178 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     r1_matmul(pool, y, out, N, &L->o);
     f->ws->used = mark;
 }
+
+/* ---- training: naive causal attention over whole sequences, and backward ----
+ * Forward per (sequence b, head h): S = tau q k^T (causal), P = softmax(S),
+ * o = P v, with k = [W_UK c ; rope(k_pe)] and v = W_UV c decompressed once.
+ * Backward: dP = do v^T, dS = P (dP - rowsum(P dP)), dq = tau dS k,
+ * dk = tau dS^T q, dv = P^T do; the shared rope key sums dk over heads (per
+ * head buffers, summed in head order so results do not depend on threads). */
+
+void r1_mla_saved_bind(r1_mla_saved *s, r1_carve *cv, const r1_config *c, int64_t B, int64_t T) {
+    int64_t N = B * T, H = c->H, qk = c->Dn + c->Dr;
+    *s = (r1_mla_saved){0};
+    if (c->Rq > 0) {
+        s->qa = r1_carve_f(cv, N * c->Rq);
+        s->qa_rstd = r1_carve_f(cv, N);
+        s->qan = r1_carve_f(cv, N * c->Rq);
+    }
+    s->q = r1_carve_f(cv, N * H * qk);
+    s->kva = r1_carve_f(cv, N * (c->Rkv + c->Dr));
+    s->kv_rstd = r1_carve_f(cv, N);
+    s->ckv = r1_carve_f(cv, N * c->Rkv);
+    s->kpe = r1_carve_f(cv, N * c->Dr);
+    s->kvd = r1_carve_f(cv, N * H * (c->Dn + c->Dv));
+    s->p = r1_carve_f(cv, B * H * T * T);
+    s->o = r1_carve_f(cv, N * H * c->Dv);
+}
+
+typedef struct {
+    const r1_tctx *t;
+    const r1_mla_saved *s;
+    const float *dout; /* [N, H*Dv] */
+    float *dq, *dkvd, *dkpe_h;
+    float *scratch;
+    int64_t per;
+} mla_train_job;
+
+static void mla_train_attend(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const mla_train_job *j = p;
+    const r1_config *c = j->t->c;
+    const r1_kernels *k = j->t->k;
+    const r1_mla_saved *s = j->s;
+    int64_t H = c->H, T = j->t->T, qk = c->Dn + c->Dr, hw = c->Dn + c->Dv, kvw = H * hw;
+    float tau = (float)j->t->rope->attn_scale;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / H, h = it % H;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            const float *qh = s->q + row * H * qk + h * qk;
+            float *pr = s->p + ((b * H + h) * T + t) * T;
+            for (int64_t u = 0; u <= t; u++) {
+                int64_t ru = b * T + u;
+                pr[u] = tau * (k->dot(qh, s->kvd + ru * kvw + h * hw, c->Dn) + k->dot(qh + c->Dn, s->kpe + ru * c->Dr, c->Dr));
+            }
+            r1_softmax_inplace(pr, t + 1);
+            for (int64_t u = t + 1; u < T; u++) pr[u] = 0.0f;
+            float *o = s->o + row * H * c->Dv + h * c->Dv;
+            memset(o, 0, (size_t)c->Dv * sizeof(float));
+            for (int64_t u = 0; u <= t; u++) k->axpy(o, pr[u], s->kvd + (b * T + u) * kvw + h * hw + c->Dn, c->Dv);
+        }
+    }
+}
+
+void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_saved *s, float *y, const float *x) {
+    const r1_config *c = t->c;
+    int64_t N = t->N, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, W = R + c->Dr, T = t->T;
+    if (c->Rq > 0) {
+        r1_matmul(t->pool, s->qa, x, N, &L->q_a);
+        r1_rmsnorm_train_forward(s->qan, s->qa_rstd, s->qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
+        r1_matmul(t->pool, s->q, s->qan, N, &L->q_b);
+    } else {
+        r1_matmul(t->pool, s->q, x, N, &L->q);
+    }
+    r1_matmul(t->pool, s->kva, x, N, &L->kv_a);
+    for (int64_t i = 0; i < N; i++) {
+        const float *cs = t->cs + (i % T) * c->Dr;
+        r1_rmsnorm_train_forward(s->ckv + i * R, s->kv_rstd + i, s->kva + i * W, L->kv_a_norm.data, 1, R, MLA_LORA_EPS);
+        memcpy(s->kpe + i * c->Dr, s->kva + i * W + R, (size_t)c->Dr * sizeof(float));
+        r1_rope_apply(t->rope, s->kpe + i * c->Dr, cs);
+        for (int64_t h = 0; h < H; h++) r1_rope_apply(t->rope, s->q + i * H * qk + h * qk + c->Dn, cs);
+    }
+    r1_matmul(t->pool, s->kvd, s->ckv, N, &L->kv_b);
+    mla_train_job j = {.t = t, .s = s};
+    r1_pool_for(t->pool, t->B * H, 1, mla_train_attend, &j);
+    r1_matmul(t->pool, y, s->o, N, &L->o);
+}
+
+static void mla_train_attend_bwd(void *p, int64_t lo, int64_t hi, int ith) {
+    const mla_train_job *j = p;
+    const r1_config *c = j->t->c;
+    const r1_kernels *k = j->t->k;
+    const r1_mla_saved *s = j->s;
+    int64_t H = c->H, T = j->t->T, qk = c->Dn + c->Dr, hw = c->Dn + c->Dv, kvw = H * hw, Dr = c->Dr;
+    float tau = (float)j->t->rope->attn_scale, *ds = j->scratch + ith * j->per;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t b = it / H, h = it % H;
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            const float *qh = s->q + row * H * qk + h * qk, *pr = s->p + ((b * H + h) * T + t) * T;
+            const float *dot = j->dout + row * H * c->Dv + h * c->Dv;
+            double sum = 0.0;
+            for (int64_t u = 0; u <= t; u++) {
+                ds[u] = k->dot(dot, s->kvd + (b * T + u) * kvw + h * hw + c->Dn, c->Dv);
+                sum += (double)pr[u] * ds[u];
+            }
+            float *dq = j->dq + row * H * qk + h * qk;
+            for (int64_t u = 0; u <= t; u++) {
+                int64_t ru = b * T + u;
+                float g = tau * pr[u] * (ds[u] - (float)sum);
+                k->axpy(dq, g, s->kvd + ru * kvw + h * hw, c->Dn);
+                k->axpy(dq + c->Dn, g, s->kpe + ru * Dr, Dr);
+                k->axpy(j->dkvd + ru * kvw + h * hw, g, qh, c->Dn);
+                k->axpy(j->dkpe_h + (ru * H + h) * Dr, g, qh + c->Dn, Dr);
+                k->axpy(j->dkvd + ru * kvw + h * hw + c->Dn, pr[u], dot, c->Dv);
+            }
+        }
+    }
+}
+
+void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weights *G, const r1_mla_saved *s,
+                     float *dx, const float *dy, const float *x) {
+    const r1_config *c = t->c;
+    r1_pool *pool = t->pool;
+    int64_t N = t->N, D = c->D, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, Dr = c->Dr, W = R + Dr, T = t->T;
+    int64_t kvw = H * (c->Dn + c->Dv);
+    size_t mark = t->ws->used;
+    int nth = r1_pool_size(pool);
+    mla_train_job j = {.t = t, .s = s, .per = (int64_t)r1_align_up((size_t)T * 4) / 4};
+    float *dout = r1_arena_floats(t->ws, N * H * c->Dv);
+    j.dq = r1_arena_floats(t->ws, N * H * qk);
+    j.dkvd = r1_arena_floats(t->ws, N * kvw);
+    j.dkpe_h = r1_arena_floats(t->ws, N * H * Dr);
+    j.scratch = r1_arena_floats(t->ws, nth * j.per);
+    float *dkva = r1_arena_floats(t->ws, N * W), *dckv = r1_arena_floats(t->ws, N * R);
+    R1_ASSERT(dout && j.dq && j.dkvd && j.dkpe_h && j.scratch && dkva && dckv);
+    j.dout = dout;
+
+    r1_matmul_tn(pool, G->o.data, dy, s->o, N, D, H * c->Dv);
+    r1_matmul_nn(pool, dout, dy, L->o.data, N, D, H * c->Dv, false);
+    memset(j.dq, 0, (size_t)(N * H * qk) * sizeof(float));
+    memset(j.dkvd, 0, (size_t)(N * kvw) * sizeof(float));
+    memset(j.dkpe_h, 0, (size_t)(N * H * Dr) * sizeof(float));
+    r1_pool_for(pool, t->B * H, 1, mla_train_attend_bwd, &j);
+
+    /* latent: kv_b, then kv_a_layernorm; rope key: sum over heads, un-rotate */
+    r1_matmul_tn(pool, G->kv_b.data, j.dkvd, s->ckv, N, kvw, R);
+    r1_matmul_nn(pool, dckv, j.dkvd, L->kv_b.data, N, kvw, R, false);
+    memset(dkva, 0, (size_t)(N * W) * sizeof(float));
+    for (int64_t i = 0; i < N; i++) {
+        const float *cs = t->cs + (i % T) * Dr;
+        r1_rmsnorm_backward(dkva + i * W, G->kv_a_norm.data, dckv + i * R, s->kva + i * W, s->kv_rstd + i,
+                            L->kv_a_norm.data, 1, R);
+        float *dpe = dkva + i * W + R;
+        for (int64_t h = 0; h < H; h++)
+            for (int64_t d = 0; d < Dr; d++) dpe[d] += j.dkpe_h[(i * H + h) * Dr + d];
+        r1_rope_apply_inv(t->rope, dpe, cs);
+        for (int64_t h = 0; h < H; h++) r1_rope_apply_inv(t->rope, j.dq + i * H * qk + h * qk + c->Dn, cs);
+    }
+    r1_matmul_tn(pool, G->kv_a.data, dkva, x, N, W, D);
+    r1_matmul_nn(pool, dx, dkva, L->kv_a.data, N, W, D, false);
+
+    if (c->Rq > 0) {
+        float *dqan = r1_arena_floats(t->ws, N * c->Rq), *dqa = r1_arena_floats(t->ws, N * c->Rq);
+        R1_ASSERT(dqan && dqa);
+        r1_matmul_tn(pool, G->q_b.data, j.dq, s->qan, N, H * qk, c->Rq);
+        r1_matmul_nn(pool, dqan, j.dq, L->q_b.data, N, H * qk, c->Rq, false);
+        memset(dqa, 0, (size_t)(N * c->Rq) * sizeof(float));
+        r1_rmsnorm_backward(dqa, G->q_a_norm.data, dqan, s->qa, s->qa_rstd, L->q_a_norm.data, N, c->Rq);
+        r1_matmul_tn(pool, G->q_a.data, dqa, x, N, c->Rq, D);
+        r1_matmul_nn(pool, dx, dqa, L->q_a.data, N, c->Rq, D, true);
+    } else {
+        r1_matmul_tn(pool, G->q.data, j.dq, x, N, H * qk, D);
+        r1_matmul_nn(pool, dx, j.dq, L->q.data, N, H * qk, D, true);
+    }
+    t->ws->used = mark;
+}

@@ -125,6 +125,19 @@ static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int nd
     return R1_OK;
 }
 
+static void fill_absorbed(r1_model *m, int64_t l) {
+    const r1_config *c = &m->cfg;
+    const r1_tensor *kvb = &m->w.layers[l].kv_b;
+    size_t es = r1_dtype_size(kvb->dtype);
+    r1_tensor *t = &m->kT[l];
+    for (int64_t h = 0; h < c->H; h++)
+        for (int64_t d = 0; d < c->Dn; d++) {
+            const char *src = r1_tensor_row(kvb, h * (c->Dn + c->Dv) + d);
+            for (int64_t r = 0; r < c->Rkv; r++)
+                memcpy((char *)t->data + (size_t)((h * c->Rkv + r) * c->Dn + d) * es, src + (size_t)r * es, es);
+        }
+}
+
 /* W_UK^T per head for the absorbed path: kT[h][r][d] = kv_b[h*(Dn+Dv)+d][r]. */
 static r1_status build_absorbed(r1_model *m) {
     const r1_config *c = &m->cfg;
@@ -138,14 +151,25 @@ static r1_status build_absorbed(r1_model *m) {
         *t = (r1_tensor){.dtype = kvb->dtype, .ndim = 3, .shape = {c->H, c->Rkv, c->Dn}};
         t->data = r1_alloc_aligned(r1_tensor_bytes(t));
         if (!t->data) return r1_fail(R1_NOMEM, "model: cannot allocate absorbed weights");
-        for (int64_t h = 0; h < c->H; h++)
-            for (int64_t d = 0; d < c->Dn; d++) {
-                const char *src = r1_tensor_row(kvb, h * (c->Dn + c->Dv) + d);
-                for (int64_t r = 0; r < c->Rkv; r++)
-                    memcpy((char *)t->data + (size_t)((h * c->Rkv + r) * c->Dn + d) * es, src + (size_t)r * es, es);
-            }
+        (void)es;
+        fill_absorbed(m, l);
     }
     return R1_OK;
+}
+
+r1_status r1_model_weights_changed(r1_model *m) {
+    bool same = m->kT != NULL;
+    for (int64_t l = 0; same && l < m->cfg.n_layers; l++) same = m->kT[l].dtype == m->w.layers[l].kv_b.dtype;
+    if (same) { /* refill in place: no allocation in the training step */
+        for (int64_t l = 0; l < m->cfg.n_layers; l++) fill_absorbed(m, l);
+        return R1_OK;
+    }
+    if (m->kT) {
+        for (int64_t l = 0; l < m->cfg.n_layers; l++) free(m->kT[l].data);
+        free(m->kT);
+        m->kT = NULL;
+    }
+    return build_absorbed(m);
 }
 
 static r1_status model_new(r1_model **out, const r1_config *c, int nthreads) {

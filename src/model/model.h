@@ -51,6 +51,9 @@ r1_status r1_model_create_random(r1_model **out, const r1_config *c, r1_dtype dt
  * index, as HF's save_pretrained), each file atomically. */
 r1_status r1_model_save(const r1_model *m, const char *dir);
 void r1_model_destroy(r1_model *m);
+/* Rebuilds what the forward derives from the weights (MLA's absorbed W_UK^T)
+ * after they were changed in place or re-pointed (training does both). */
+r1_status r1_model_weights_changed(r1_model *m);
 
 /* Sizes the forward workspace for batches of up to rows tokens and contexts of
  * up to ctx positions (called implicitly by forward when a batch is larger). */

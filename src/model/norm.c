@@ -25,3 +25,31 @@ void r1_softmax_inplace(float *s, int64_t n) {
     float inv = (float)(1.0 / sum);
     for (int64_t i = 0; i < n; i++) s[i] *= inv;
 }
+
+/* ---- training ---- */
+
+void r1_rmsnorm_train_forward(float *y, float *rstd, const float *x, const float *w, int64_t N, int64_t D, float eps) {
+    for (int64_t i = 0; i < N; i++) {
+        const float *xi = x + i * D;
+        double ss = 0.0;
+        for (int64_t j = 0; j < D; j++) ss += (double)xi[j] * xi[j];
+        rstd[i] = (float)(1.0 / sqrt(ss / (double)D + eps));
+        r1_rmsnorm_forward(y + i * D, xi, w, 1, D, eps);
+    }
+}
+
+/* y = w x r, r = (mean x^2 + eps)^-1/2:
+ *   dx = r (w dy) - x r^3 / D * sum_j (w dy x)_j,   dw = sum_rows dy x r. */
+void r1_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *rstd, const float *w,
+                         int64_t N, int64_t D) {
+    for (int64_t i = 0; i < N; i++) {
+        const float *xi = x + i * D, *gi = dy + i * D;
+        float *di = dx + i * D, r = rstd[i];
+        double dot = 0.0;
+        for (int64_t j = 0; j < D; j++) dot += (double)(w[j] * gi[j]) * xi[j];
+        float c = (float)(dot * (double)r * r * r / (double)D);
+        for (int64_t j = 0; j < D; j++) di[j] += r * (w[j] * gi[j]) - c * xi[j];
+        if (dw)
+            for (int64_t j = 0; j < D; j++) dw[j] += gi[j] * (xi[j] * r);
+    }
+}

@@ -47,4 +47,21 @@ void r1_weights_free(r1_weights *w, const r1_config *c);
  * failure and returns it). The tied lm_head is not visited. */
 r1_status r1_weights_visit(r1_weights *w, const r1_config *c, r1_param_fn fn, void *ctx);
 
+/* The multi-token-prediction module (num_nextn_predict_layers = 1), stored as
+ * HF layer n_layers: h' = eh_proj [enorm(emb(t+1)) ; hnorm(h_main)], one full
+ * decoder layer (MoE iff layer n_layers would be), then shared_head.norm and
+ * the main lm_head. Its copies of embed_tokens and shared_head.head are not
+ * separate parameters here (they are the main ones) and are not written. */
+typedef struct {
+    r1_tensor enorm, hnorm; /* [D] */
+    r1_tensor eh_proj;      /* [D, 2D] */
+    r1_layer_weights layer;
+    r1_tensor shared_norm;  /* [D] */
+} r1_mtp_weights;
+
+r1_status r1_mtp_weights_init(r1_mtp_weights *w, const r1_config *c);
+void r1_mtp_weights_free(r1_mtp_weights *w);
+/* Visits the MTP parameters (names model.layers.{n_layers}.*) in canonical order. */
+r1_status r1_weights_visit_mtp(r1_mtp_weights *w, const r1_config *c, r1_param_fn fn, void *ctx);
+
 #endif
