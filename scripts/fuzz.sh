@@ -13,7 +13,7 @@ for t in tests/fuzz/fuzz_*.c; do
   flags=""
   [ "$(uname -m)" = x86_64 ] && flags="-mavx2 -mfma -mf16c -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mavx512vnni"
   clang -std=c11 -O1 -g -D_GNU_SOURCE -Iinclude -Isrc -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=all $flags -o "$bin" "$t" $srcs -lm -lpthread -lcjson -lpcre2-8
+    -fno-sanitize-recover=all $flags -o "$bin" "$t" $srcs -lm -lpthread -lcjson -lpcre2-8 -lmicrohttpd
   work=build-fuzz/$name.corpus
   rm -rf "$work"; mkdir -p "$work"
   cp -r tests/fuzz/corpus/"$name"/. "$work"/ 2>/dev/null || true

@@ -21,6 +21,7 @@ int cli_parse_f64(const char *s, double *out);
 /* Subcommands (one file each). */
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);
 

@@ -13,6 +13,7 @@ typedef struct {
 static const command COMMANDS[] = {
     {"generate", cmd_generate, "generate a continuation of a prompt"},
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, streaming)"},
     {"tokenize", cmd_tokenize, "text <-> token ids with a tokenizer.json"},
     {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE tokenizer from text"},
     {NULL, NULL, NULL},
