@@ -3,11 +3,12 @@
 # each for $1 seconds (default 20) over a scratch copy of its committed corpus.
 # New crashing inputs are left in build-fuzz/<target>/ (crash-*); add a fixed
 # one to tests/fuzz/corpus/<target>/ so `make test` replays it forever.
+# scripts/fuzz.sh SECS [TARGET] runs only fuzz_TARGET.c when a name is given.
 set -eu
 secs=${1:-20}
 mkdir -p build-fuzz
 srcs=$(find src -name '*.c' ! -path 'src/cli/*' | sort)
-for t in tests/fuzz/fuzz_*.c; do
+for t in tests/fuzz/fuzz_${2:-*}.c; do
   name=$(basename "$t" .c)
   bin=build-fuzz/$name
   flags=""

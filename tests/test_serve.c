@@ -8,7 +8,7 @@
  *     (tests/serve/e2e.js: streaming, reasoning_content, n, stop, errors,
  *     disconnects) and by a small load test (tests/serve/load.js: 16 streaming
  *     clients x 160 requests, 0 errors, RSS flat after warm-up).
- * `test_serve --make-model DIR` only writes the tiny model (for
+ * `test_serve --make-model DIR [CONFIG]` only writes the model (for
  * scripts/serve_load.sh and bench/serve_bench.sh). */
 #include "test.h"
 
@@ -233,12 +233,13 @@ static int copy_file(const char *from, const char *to) {
     return system(cmd);
 }
 
-/* A random 3-layer DeepSeek-V3 (MLA + MoE) with the tiny tokenizer's vocab. */
-static r1_status make_model(const char *dir) {
+/* A random model with the tiny tokenizer's vocab: by default the 3-layer
+ * DeepSeek-V3 (MLA + MoE) of tests/golden/ds_v3, or the config at cfg. */
+static r1_status make_model(const char *dir, const char *cfg) {
     r1_tok *tok = NULL;
     R1_TRY(r1_tok_load(&tok, TOK_DIR));
     r1_config c;
-    r1_status s = r1_config_load(&c, "tests/golden/ds_v3/config.json");
+    r1_status s = r1_config_load(&c, cfg ? cfg : "tests/golden/ds_v3/config.json");
     if (s == R1_OK) {
         c.vocab = r1_tok_n_vocab(tok);
         c.bos_id = r1_tok_bos(tok);
@@ -288,7 +289,7 @@ static long json_num(const char *line, const char *key) {
 TEST(end_to_end_with_openai_client) {
     char dir[] = "/tmp/r1-serve-test-XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    CHECK_OK(make_model(dir));
+    CHECK_OK(make_model(dir, NULL));
     r1_tok *tok = NULL;
     r1_model *m = NULL;
     CHECK_OK(r1_tok_load(&tok, dir));
@@ -331,8 +332,8 @@ TEST(end_to_end_with_openai_client) {
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
-    if (argc == 3 && !strcmp(argv[1], "--make-model")) {
-        r1_status s = make_model(argv[2]);
+    if ((argc == 3 || argc == 4) && !strcmp(argv[1], "--make-model")) {
+        r1_status s = make_model(argv[2], argc == 4 ? argv[3] : NULL);
         if (s != R1_OK) fprintf(stderr, "test_serve: %s\n", r1_errmsg());
         return s == R1_OK ? 0 : 1;
     }

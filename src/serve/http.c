@@ -134,9 +134,11 @@ static enum MHD_Result answer(r1_server *s, struct MHD_Connection *con, conn *c)
         r1_serve_sched_stats(s->c.sched, &st);
         r1_openai_buf_printf(&b,
                              "{\"status\":\"ok\",\"slots\":%d,\"active\":%d,\"queued\":%d,"
-                             "\"requests\":%lld,\"rejected\":%lld,\"tokens\":%lld,\"steps\":%lld}",
+                             "\"requests\":%lld,\"rejected\":%lld,\"tokens\":%lld,\"steps\":%lld,"
+                             "\"first_token_ms_mean\":%.1f}",
                              s->o.parallel, st.active, st.queued, (long long)st.submitted,
-                             (long long)st.rejected, (long long)st.tokens, (long long)st.steps);
+                             (long long)st.rejected, (long long)st.tokens, (long long)st.steps,
+                             st.n_first ? 1e3 * st.first_s / (double)st.n_first : 0.0);
         return send_json(con, MHD_HTTP_OK, &b);
     }
     if (!authorized(s, con))

@@ -72,7 +72,11 @@ static bool on_token(void *ctx, int slot, int32_t tok) {
         }
     }
     if (q->n < q->cap) q->ids[q->n++] = tok;
-    if (!j->t_first) j->t_first = r1_now();
+    if (!j->t_first) {
+        j->t_first = r1_now();
+        s->st.n_first++;
+        s->st.first_s += j->t_first - j->t_submit;
+    }
     s->st.tokens++;
     pthread_cond_broadcast(&j->cv);
     pthread_mutex_unlock(&s->mu);

@@ -50,6 +50,8 @@ struct r1_serve_job {
 
 typedef struct {
     int64_t submitted, rejected, completed, tokens, steps;
+    int64_t n_first;   /* jobs that produced a first id */
+    double first_s;    /* sum over them of seconds from submit to the first id */
     int queued, active;
 } r1_serve_stats;
 
