@@ -26,11 +26,14 @@ struct r1_server {
     int64_t created;
 };
 
+enum { DRAIN_LIMIT = 64 << 20 };
+
 typedef enum { R_NONE = 0, R_HEALTH, R_MODELS, R_CHAT, R_COMPLETIONS } route;
 
 typedef struct {
     route rt;
     bool post_ok, too_big;
+    size_t seen; /* body bytes received, kept or not */
     r1_openai_buf body;
     r1_serve_reply *reply;
     int fd;
@@ -171,14 +174,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *con, const char 
         if (c->rt == R_NONE) return fail(con, 404, "invalid_request_error", "unknown_url", "Unknown request URL.");
         if (post ? strcmp(method, "POST") : !get)
             return fail(con, 405, "invalid_request_error", "method_not_allowed", "Method not allowed.");
+        /* An oversized body is read and dropped, then answered 413: answering
+         * before the client has sent it makes clients see a reset instead of
+         * the error. Past DRAIN_LIMIT the connection is simply closed. */
         const char *cl = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
-        if (cl && strtoull(cl, NULL, 10) > s->o.max_body) c->too_big = true;
+        unsigned long long want = cl ? strtoull(cl, NULL, 10) : 0;
+        if (want > s->o.max_body) c->too_big = true;
+        if (want > DRAIN_LIMIT) return answer(s, con, c);
         c->post_ok = post;
-        return c->too_big ? answer(s, con, c) : MHD_YES;
+        return MHD_YES;
     }
     if (*upload_size) {
+        c->seen += *upload_size;
         if (c->body.len + *upload_size > s->o.max_body) c->too_big = true;
-        else r1_openai_buf_put(&c->body, upload, *upload_size);
+        if (c->seen > DRAIN_LIMIT) return MHD_NO;
+        if (!c->too_big) r1_openai_buf_put(&c->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }
