@@ -21,7 +21,7 @@ CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Iinclud
 # Reproducibility: no silent FMA contraction in scalar code (SIMD kernels use
 # explicit intrinsics), never -ffast-math.
 CFLAGS  += -ffp-contract=off -fno-math-errno
-LDLIBS  := -lm -lpthread -lcjson -lpcre2-8
+LDLIBS  := -lm -lpthread -lcjson -lpcre2-8 -lmicrohttpd
 LDFLAGS := -pthread
 
 ifeq ($(SAN),1)

@@ -3,7 +3,7 @@
 # As root it runs apt-get; otherwise it prints the exact command to run.
 # Node.js/npm are test peers only (the reference tokenizer, the openai client).
 set -eu
-need=(build-essential libcjson-dev libpcre2-dev nodejs npm)
+need=(build-essential libcjson-dev libpcre2-dev libmicrohttpd-dev nodejs npm)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -15,6 +15,7 @@ static const command COMMANDS[] = {
     {"generate", cmd_generate, "generate a continuation of a prompt"},
     {"chat", cmd_chat, "interactive R1 chat; reasoning shown dimmed"},
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
+    {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, streaming)"},
     {"tokenize", cmd_tokenize, "text <-> token ids with a tokenizer.json"},
     {"tokenizer-train", cmd_tokenizer_train, "learn a byte-level BPE tokenizer from text"},
     {"pretrain", cmd_pretrain, "train a model from scratch on a token file or task stream"},
