@@ -280,10 +280,21 @@ static void k_to_f32_bf16_avx512(float *dst, const void *src, int64_t n) {
     }
 }
 
+/* ---- quantized weights (x86_quant.h) ---- */
+#include <string.h>
+
+/* acc + pairwise int16 products summed into int32 lanes. */
+static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+}
+#define QISA avx512
+#include "kernels/x86_quant.h"
+
 const r1_kernels r1_kernels_table_avx512 = {
     .isa = "avx512",
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},
+    QMATMUL_SLOTS(avx512),
     .gemm_nn = k_gemm_nn_f32_f32_avx512,
     .dot = k_dot_f32_avx512,
     .axpy = k_axpy_f32_avx512,
