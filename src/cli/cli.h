@@ -21,5 +21,6 @@ int cli_parse_f64(const char *s, double *out);
 /* Subcommands (one file each). */
 int cmd_generate(int argc, char **argv);
 int cmd_logits(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

@@ -12,6 +12,7 @@ typedef struct {
 
 static const command COMMANDS[] = {
     {"generate", cmd_generate, "generate a continuation of a prompt"},
+    {"convert", cmd_convert, "HF folder <-> GGUF (llama.cpp), quantizing on the way"},
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
     {NULL, NULL, NULL},
 };
