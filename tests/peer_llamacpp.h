@@ -99,6 +99,8 @@ typedef struct {
     int32_t (*llama_decode)(struct llama_context *ctx, llama_batch batch);
     float *(*llama_get_logits_ith)(struct llama_context *ctx, int32_t i);
     void (*llama_set_n_threads)(struct llama_context *ctx, int32_t n_threads, int32_t n_threads_batch);
+    void *(*llama_get_memory)(const struct llama_context *ctx);
+    void (*llama_memory_clear)(void *mem, bool data);
 } peer_llama;
 
 static void peer_quiet(int level, const char *text, void *user_data) {
@@ -154,6 +156,8 @@ static inline int peer_open(peer_llama *p, char *err, size_t errlen) {
     PEER_SYM(llama, llama_decode);
     PEER_SYM(llama, llama_get_logits_ith);
     PEER_SYM(llama, llama_set_n_threads);
+    PEER_SYM(llama, llama_get_memory);
+    PEER_SYM(llama, llama_memory_clear);
 #undef PEER_SYM
     p->ggml_log_set(peer_quiet, NULL);
     p->llama_log_set(peer_quiet, NULL);
