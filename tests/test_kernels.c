@@ -382,7 +382,8 @@ TEST(isa_selection) {
     CHECK_STR(r1_kernels_for("ref")->isa, "ref");
     CHECK(r1_kernels_for("avx9") == NULL);
     CHECK(r1_kernels_for(NULL) == NULL);
-    CHECK((r1_kernels_for("avx512") != NULL) == (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq));
+    CHECK((r1_kernels_for("avx512") != NULL) ==
+          (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq && cpu->avx512_vnni));
     CHECK((r1_kernels_for("avx2") != NULL) == (cpu->avx2 && cpu->fma && cpu->f16c));
     const char *best = r1_kernels_avx512() ? "avx512" : r1_kernels_avx2() ? "avx2" : "ref";
     /* children first: the choice is made once per process and fork copies it */

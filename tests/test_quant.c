@@ -149,7 +149,8 @@ static float *act_dequant(r1_dtype wt, const float *x, int64_t N, int64_t K) {
                 out[i * K + k] = b->d * b->qs[k % 32];
             } else {
                 const r1_act_q8K *b = (const r1_act_q8K *)q + k / 256;
-                out[i * K + k] = b->d * b->qs[k % 256];
+                int e = (int)(k % 256);
+                out[i * K + k] = b->d * b->qs[wt == R1_DT_Q4_K ? r1_act_q4_K_pos(e) : e];
             }
         }
     }

@@ -55,6 +55,15 @@ typedef struct {
 } r1_act_q8K;
 _Static_assert(sizeof(r1_act_q8) == 40 && sizeof(r1_act_q8K) == 308, "activation block sizes");
 
+/* Q4_K's partner stores each 128 elements as [0..31, 64..95, 32..63, 96..127]
+ * so that one 64-byte load meets the low nibbles of 64 weight bytes (which
+ * hold elements 0..31 and 64..95) and the next one the high nibbles; bsums
+ * stay in natural order. Position of natural element e of a super-block: */
+static inline int r1_act_q4_K_pos(int e) {
+    int q = (e >> 5) & 3;
+    return (e & ~127) | ((q == 1 ? 2 : q == 2 ? 1 : q) << 5) | (e & 31);
+}
+
 /* Bytes of one quantized activation row of K elements for weights of type wt. */
 size_t r1_act_row_bytes(r1_dtype wt, int64_t K);
 /* Quantizes one activation row x[K] for weights of type wt (scalar, shared by

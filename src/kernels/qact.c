@@ -3,6 +3,7 @@
  * operations per row against M*K for the product, and sharing it keeps the
  * activations identical across tables, so ISAs differ only in how they add. */
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "core/status.h"
@@ -33,7 +34,7 @@ static void quantize_q8(r1_act_q8 *y, const float *x, int64_t K) {
     }
 }
 
-static void quantize_q8K(r1_act_q8K *y, const float *x, int64_t K) {
+static void quantize_q8K(r1_act_q8K *y, const float *x, int64_t K, bool q4_K_order) {
     for (int64_t b = 0; b < K / 256; b++, x += 256) {
         r1_act_q8K *o = &y[b];
         float amax = 0.0f, max = 0.0f;
@@ -55,6 +56,13 @@ static void quantize_q8K(r1_act_q8K *y, const float *x, int64_t K) {
         }
         for (int s = 0; s < 8; s++) o->bsums32[s] = (int16_t)(o->bsums[2 * s] + o->bsums[2 * s + 1]);
         o->d = 1 / iscale;
+        if (q4_K_order) /* per 128: swap the 2nd and 3rd 32 (see r1_act_q4_K_pos) */
+            for (int h = 0; h < 2; h++)
+                for (int i = 0; i < 32; i++) {
+                    int8_t t = o->qs[128 * h + 32 + i];
+                    o->qs[128 * h + 32 + i] = o->qs[128 * h + 64 + i];
+                    o->qs[128 * h + 64 + i] = t;
+                }
     }
 }
 
@@ -73,5 +81,5 @@ void r1_act_quantize(r1_dtype wt, void *xq, const float *x, int64_t K) {
     if (wt == R1_DT_Q8_0 || wt == R1_DT_Q4_0)
         quantize_q8(xq, x, K);
     else
-        quantize_q8K(xq, x, K);
+        quantize_q8K(xq, x, K, wt == R1_DT_Q4_K);
 }

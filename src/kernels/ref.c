@@ -80,7 +80,8 @@ static float dot_q4_K(const r1_block_q4_K *w, const r1_act_q8K *x, int64_t nb) {
             const uint8_t *q = w[b].qs + 32 * (j / 2);
             int shift = 4 * (j % 2);
             int32_t sumi = 0;
-            for (int i = 0; i < 32; i++) sumi += (int32_t)((q[i] >> shift) & 15) * x[b].qs[32 * j + i];
+            for (int i = 0; i < 32; i++)
+                sumi += (int32_t)((q[i] >> shift) & 15) * x[b].qs[r1_act_q4_K_pos(32 * j + i)];
             isum += sc * sumi;
             msum += m * x[b].bsums32[j];
         }

@@ -108,10 +108,13 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
             /* broadcast int16 scale 2c and 2c+1 to every lane */
             __m256i s0 = _mm256_shuffle_epi8(scv, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c))));
             __m256i s1 = _mm256_shuffle_epi8(scv, _mm256_set1_epi16((short)(0x0100 + 0x0202 * (2 * c + 1))));
+            /* activations in r1_act_q4_K_pos order: chunk c's low half sits at
+             * 128(c/2) + 32(c%2), its high half 64 bytes further */
+            const int lo_off = 128 * (c / 2) + 32 * (c % 2);
             for (int r = 0; r < nx; r++) {
-                const int8_t *xq = x[r * xs + b].qs + 64 * c;
+                const int8_t *xq = x[r * xs + b].qs + lo_off;
                 __m256i p0 = _mm256_maddubs_epi16(ql, _mm256_loadu_si256((const __m256i *)xq));
-                __m256i p1 = _mm256_maddubs_epi16(qh, _mm256_loadu_si256((const __m256i *)(xq + 32)));
+                __m256i p1 = _mm256_maddubs_epi16(qh, _mm256_loadu_si256((const __m256i *)(xq + 64)));
                 isum[r] = madd_acc(madd_acc(isum[r], p0, s0), p1, s1);
             }
         }
@@ -185,8 +188,8 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
 /* y[n, m] for m in [m0, m1), all N rows: activation rows in L2-sized blocks,
  * each weight row against 4 activation rows at a time. */
 #define QMM_DRIVER(fn, wblock, xblock, dot, QB)                                                                    \
-    static void QNAME(fn, QISA)(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,        \
-                                int64_t m0, int64_t m1) {                                                          \
+    __attribute__((unused)) static void QNAME(fn, QISA)(float *y, int64_t ldy, const void *xq, int64_t N,         \
+                                                        const void *w, int64_t K, int64_t m0, int64_t m1) {        \
         int64_t nb = K / QB;                                                                                       \
         const xblock *x = xq;                                                                                      \
         const wblock *wr = w;                                                                                      \
