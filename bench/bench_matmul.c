@@ -105,7 +105,7 @@ int main(void) {
         const r1_kernels *k = r1_kernels_for(isas[ii]);
         if (!k) continue;
         for (int s = 0; s < 3; s++)
-            for (int t = 0; t < R1_DT_COUNT; t++)
+            for (int t = 0; t < R1_DT_FLOAT_COUNT; t++)
                 for (int64_t N = 1; N <= 64; N += 63) {
                     int64_t M = shapes[s][0], K = shapes[s][1];
                     if (ii == 0 && (s != 1 || N != 1)) continue; /* the oracle: one line per dtype is enough */

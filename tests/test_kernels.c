@@ -101,7 +101,7 @@ TEST(matmul_matches_ref_all_shapes) {
     r1_rng_seed(&rng, 1);
     double worst = 0;
     for (int ti = 0; tabs[ti]; ti++)
-        for (int t = 0; t < R1_DT_COUNT; t++)
+        for (int t = 0; t < R1_DT_FLOAT_COUNT; t++)
             for (int a = 0; a < COUNT(NS); a++)
                 for (int b = 0; b < COUNT(MS); b++)
                     for (int c = 0; c < COUNT(KS); c++) {
@@ -127,7 +127,7 @@ TEST(matmul_writes_only_its_columns) {
     float x[5 * 19];
     fill(&rng, x, N * K, 1.0f);
     for (int ti = 0; tabs[ti]; ti++)
-        for (int t = 0; t < R1_DT_COUNT; t++)
+        for (int t = 0; t < R1_DT_FLOAT_COUNT; t++)
             for (int64_t n = 1; n <= N; n += N - 1) {
                 void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
                 float y[5 * 41], yr[5 * 41];
@@ -154,7 +154,7 @@ TEST(matmul_zeros_and_large_magnitudes) {
     int64_t N = 5, M = 33, K = 100;
     float *x = calloc((size_t)(N * K), sizeof(float)), *y = malloc((size_t)(N * M) * sizeof(float));
     for (int ti = 0; tabs[ti]; ti++)
-        for (int t = 0; t < R1_DT_COUNT; t++) {
+        for (int t = 0; t < R1_DT_FLOAT_COUNT; t++) {
             /* all-zero activations against random weights: exactly zero */
             void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
             for (int64_t n = 1; n <= N; n += N - 1) {
@@ -257,7 +257,7 @@ TEST(threads_give_identical_bits) {
             fill(&rng, x, N * K, 1.0f);
             fill(&rng, dy, N * M, 1.0f);
             float *y[3], *dx[3], *dw[3];
-            for (int t = 0; t < R1_DT_COUNT; t++) {
+            for (int t = 0; t < R1_DT_FLOAT_COUNT; t++) {
                 void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
                 for (int p = 0; p < 3; p++) {
                     y[p] = malloc((size_t)(N * M) * sizeof(float));
@@ -310,7 +310,7 @@ TEST(threaded_matmul_matches_ref) {
     float *x = malloc((size_t)(N * K) * sizeof(float));
     float *y = malloc((size_t)(N * M) * sizeof(float)), *yr = malloc((size_t)(N * M) * sizeof(float));
     fill(&rng, x, N * K, 1.0f);
-    for (int t = 0; t < R1_DT_COUNT; t++) {
+    for (int t = 0; t < R1_DT_FLOAT_COUNT; t++) {
         void *w = make_weight(&rng, (r1_dtype)t, M, K, 1.0f);
         r1_tensor tw = {(r1_dtype)t, 2, {M, K, 0, 0}, w};
         r1_matmul(pool, y, x, N, &tw);
@@ -382,7 +382,8 @@ TEST(isa_selection) {
     CHECK_STR(r1_kernels_for("ref")->isa, "ref");
     CHECK(r1_kernels_for("avx9") == NULL);
     CHECK(r1_kernels_for(NULL) == NULL);
-    CHECK((r1_kernels_for("avx512") != NULL) == (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq));
+    CHECK((r1_kernels_for("avx512") != NULL) ==
+          (cpu->avx512f && cpu->avx512bw && cpu->avx512vl && cpu->avx512dq && cpu->avx512_vnni));
     CHECK((r1_kernels_for("avx2") != NULL) == (cpu->avx2 && cpu->fma && cpu->f16c));
     const char *best = r1_kernels_avx512() ? "avx512" : r1_kernels_avx2() ? "avx2" : "ref";
     /* children first: the choice is made once per process and fork copies it */

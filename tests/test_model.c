@@ -200,7 +200,7 @@ TEST(random_model_save_load_round_trip) {
     CHECK_OK(r1_config_load(&c, "tests/golden/ds_v3"));
     char dir[] = "/tmp/r1_test_save_XXXXXX";
     CHECK(mkdtemp(dir) != NULL);
-    for (int dt = 0; dt < R1_DT_COUNT; dt++) {
+    for (int dt = 0; dt < R1_DT_FLOAT_COUNT; dt++) {
         r1_model *a = NULL, *b = NULL;
         CHECK_OK(r1_model_create_random(&a, &c, (r1_dtype)dt, 7, 1));
         if (!a) continue;

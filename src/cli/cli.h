@@ -27,5 +27,6 @@ int cmd_serve(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 #endif

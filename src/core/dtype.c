@@ -1,5 +1,8 @@
-/* dtype: scalar f16/bf16 conversions (the reference twins of the SIMD ones). */
+/* dtype: block sizes, names, and the scalar f16/bf16 conversions (the
+ * reference twins of the SIMD ones); quantized types go to core/quant.c. */
 #include "core/dtype.h"
+
+#include <strings.h>
 
 #include "core/status.h"
 
@@ -8,19 +11,39 @@ size_t r1_dtype_size(r1_dtype t) {
     case R1_DT_F32: return 4;
     case R1_DT_F16: return 2;
     case R1_DT_BF16: return 2;
+    case R1_DT_Q8_0: return sizeof(r1_block_q8_0);
+    case R1_DT_Q4_0: return sizeof(r1_block_q4_0);
+    case R1_DT_Q4_K: return sizeof(r1_block_q4_K);
+    case R1_DT_Q6_K: return sizeof(r1_block_q6_K);
     default: break;
     }
     R1_ASSERT(!"unknown dtype");
 }
 
-const char *r1_dtype_name(r1_dtype t) {
+int64_t r1_dtype_block(r1_dtype t) {
     switch (t) {
-    case R1_DT_F32: return "f32";
-    case R1_DT_F16: return "f16";
-    case R1_DT_BF16: return "bf16";
-    default: break;
+    case R1_DT_Q8_0:
+    case R1_DT_Q4_0: return R1_QK;
+    case R1_DT_Q4_K:
+    case R1_DT_Q6_K: return R1_QK_K;
+    default: return 1;
     }
-    return "?";
+}
+
+size_t r1_dtype_row_bytes(r1_dtype t, int64_t n) {
+    int64_t b = r1_dtype_block(t);
+    R1_ASSERT(n >= 0 && n % b == 0);
+    return (size_t)(n / b) * r1_dtype_size(t);
+}
+
+static const char *const NAMES[R1_DT_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K"};
+
+const char *r1_dtype_name(r1_dtype t) { return (int)t >= 0 && t < R1_DT_COUNT ? NAMES[t] : "?"; }
+
+int r1_dtype_from_name(const char *s) {
+    for (int t = 0; s && t < R1_DT_COUNT; t++)
+        if (strcasecmp(s, NAMES[t]) == 0) return t;
+    return -1;
 }
 
 float r1_f16_to_f32(uint16_t h) {
@@ -78,6 +101,10 @@ void r1_to_f32(float *dst, const void *src, r1_dtype t, int64_t n) {
     case R1_DT_BF16:
         for (int64_t i = 0; i < n; i++) dst[i] = r1_bf16_to_f32(h[i]);
         break;
+    case R1_DT_Q8_0: r1_dequantize_q8_0(dst, src, n); break;
+    case R1_DT_Q4_0: r1_dequantize_q4_0(dst, src, n); break;
+    case R1_DT_Q4_K: r1_dequantize_q4_K(dst, src, n); break;
+    case R1_DT_Q6_K: r1_dequantize_q6_K(dst, src, n); break;
     default: R1_ASSERT(!"unknown dtype");
     }
 }
@@ -92,6 +119,10 @@ void r1_from_f32(void *dst, const float *src, r1_dtype t, int64_t n) {
     case R1_DT_BF16:
         for (int64_t i = 0; i < n; i++) h[i] = r1_f32_to_bf16(src[i]);
         break;
+    case R1_DT_Q8_0: r1_quantize_q8_0(dst, src, n); break;
+    case R1_DT_Q4_0: r1_quantize_q4_0(dst, src, n); break;
+    case R1_DT_Q4_K: r1_quantize_q4_K(dst, src, n); break;
+    case R1_DT_Q6_K: r1_quantize_q6_K(dst, src, n); break;
     default: R1_ASSERT(!"unknown dtype");
     }
 }

@@ -24,14 +24,20 @@ static inline int64_t r1_tensor_numel(const r1_tensor *t) {
     return n;
 }
 
+/* Bytes of one innermost row (quantized types: whole blocks; a 0-d tensor is one element). */
+static inline size_t r1_tensor_row_bytes(const r1_tensor *t) {
+    return r1_dtype_row_bytes(t->dtype, t->ndim > 0 ? t->shape[t->ndim - 1] : 1);
+}
+
 /* Bytes of data. */
 static inline size_t r1_tensor_bytes(const r1_tensor *t) {
-    return (size_t)r1_tensor_numel(t) * r1_dtype_size(t->dtype);
+    int64_t inner = t->ndim > 0 ? t->shape[t->ndim - 1] : 1;
+    return inner == 0 ? 0 : (size_t)(r1_tensor_numel(t) / inner) * r1_tensor_row_bytes(t);
 }
 
 /* Row r of a 2-D (or stacked) tensor whose innermost extent is shape[ndim-1]. */
 static inline void *r1_tensor_row(const r1_tensor *t, int64_t r) {
-    return (char *)t->data + (size_t)r * (size_t)t->shape[t->ndim - 1] * r1_dtype_size(t->dtype);
+    return (char *)t->data + (size_t)r * r1_tensor_row_bytes(t);
 }
 
 #endif

@@ -427,6 +427,9 @@ static r1_status check_out(const r1_tensor *t, const char *name, size_t *bytes) 
     if (!name || !name[0]) return r1_fail(R1_INVALID, "safetensors: empty tensor name");
     if ((int)t->dtype < 0 || (int)t->dtype >= R1_DT_COUNT)
         return r1_fail(R1_INVALID, "safetensors: tensor '%s' has an invalid dtype", name);
+    if (r1_dtype_is_quant(t->dtype))
+        return r1_fail(R1_UNSUPPORTED, "safetensors: tensor '%s' is %s; safetensors holds f32/f16/bf16 only", name,
+                       r1_dtype_name(t->dtype));
     if (t->ndim < 0 || t->ndim > R1_MAX_DIMS)
         return r1_fail(R1_INVALID, "safetensors: tensor '%s' has %d dimensions", name, t->ndim);
     int64_t n = 1;

@@ -32,9 +32,51 @@ typedef void (*r1_gemm_nn_fn)(float *c, int64_t ldc, const float *a, int64_t a_s
                               int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1,
                               bool accumulate);
 
+/* Quantized weights (Q8_0, Q4_0, Q4_K, Q6_K). As in llama.cpp, each activation
+ * row is first quantized to 8 bits in the weight's partner format (r1_act_q8
+ * blocks of 32 for Q8_0/Q4_0, r1_act_q8K super-blocks of 256 for the K types;
+ * r1_act_quantize), so the inner products are integer dot products, scaled
+ * once per block: y = sum_b d_w d_x sum_i q_w q_x (minus the min/offset terms
+ * the type needs, from the block sums of q_x).
+ * xq: N rows of r1_act_row_bytes(wt, K) bytes each; other arguments as r1_matmul_fn. */
+typedef void (*r1_qmatmul_fn)(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                              int64_t m0, int64_t m1);
+
+typedef struct {
+    float d;        /* scale: x ~ d * q (d is f16-rounded, as ggml stores it) */
+    int32_t sum;    /* sum of qs (Q4_0's -8 offset) */
+    int8_t qs[32];
+} r1_act_q8;
+typedef struct {
+    float d;              /* scale: x ~ d * q */
+    int16_t bsums[16];    /* sums of qs per 16 (Q6_K's -32 offset) */
+    int16_t bsums32[8];   /* sums of qs per 32 (Q4_K's mins) */
+    int8_t qs[256];
+} r1_act_q8K;
+_Static_assert(sizeof(r1_act_q8) == 40 && sizeof(r1_act_q8K) == 308, "activation block sizes");
+
+/* Q4_K's partner stores each 128 elements as [0..31, 64..95, 32..63, 96..127]
+ * so that one 64-byte load meets the low nibbles of 64 weight bytes (which
+ * hold elements 0..31 and 64..95) and the next one the high nibbles; bsums
+ * stay in natural order. Position of natural element e of a super-block: */
+static inline int r1_act_q4_K_pos(int e) {
+    int q = (e >> 5) & 3;
+    return (e & ~127) | ((q == 1 ? 2 : q == 2 ? 1 : q) << 5) | (e & 31);
+}
+
+/* Bytes of one quantized activation row of K elements for weights of type wt. */
+size_t r1_act_row_bytes(r1_dtype wt, int64_t K);
+/* Quantizes one activation row x[K] for weights of type wt (scalar, shared by
+ * every ISA so all tables see the same activations). Q8_0 partner: d =
+ * amax/127 rounded to f16, q = round-half-even(x * 127/amax) (llama.cpp's AVX2
+ * quantize_row_q8_0); K partner: d = -max/127, q = round(x/d) capped at 127
+ * (quantize_row_q8_K_ref). */
+void r1_act_quantize(r1_dtype wt, void *xq, const float *x, int64_t K);
+
 typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */
-    r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype */
+    r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype; float types only */
+    r1_qmatmul_fn qmatmul[R1_DT_COUNT]; /* quantized types only */
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */

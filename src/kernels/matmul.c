@@ -1,10 +1,63 @@
 /* matmul: thread split of the dense products (see matmul.h).
  * Y = X W^T and dW += dY^T X split the M rows of the weight in blocks of 16;
  * dX = dY W splits its K columns in blocks of 16 (or its N rows when K is
- * too narrow to give every thread a block). One kernel call per thread. */
+ * too narrow to give every thread a block). One kernel call per thread.
+ * Quantized weights: X is quantized once (rows split across the pool when
+ * there are many) into the calling thread's scratch, then every thread runs
+ * the integer kernel on its rows of W. */
 #include "kernels/matmul.h"
 
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "core/arena.h"
 #include "core/status.h"
+
+/* Per-thread scratch for quantized activations: grows to the largest request
+ * and is freed when the thread exits (a pthread key destructor), so steady
+ * state decode allocates nothing. */
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+typedef struct {
+    void *p;
+    size_t cap;
+} scratch;
+
+static void scratch_free(void *p) {
+    scratch *s = p;
+    free(s->p);
+    free(s);
+}
+
+static void scratch_init(void) { R1_ASSERT(pthread_key_create(&g_scratch_key, scratch_free) == 0); }
+
+static void *scratch_get(size_t n) {
+    pthread_once(&g_scratch_once, scratch_init);
+    scratch *s = pthread_getspecific(g_scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        R1_ASSERT(s && pthread_setspecific(g_scratch_key, s) == 0);
+    }
+    if (s->cap < n) {
+        free(s->p);
+        s->cap = r1_align_up(n + n / 4);
+        s->p = r1_alloc_aligned(s->cap);
+        R1_ASSERT(s->p); /* activations are tiny next to the weights being multiplied */
+    }
+    return s->p;
+}
+
+void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t N, const void *w,
+                      r1_dtype wt, int64_t K, int64_t m0, int64_t m1) {
+    if (!r1_dtype_is_quant(wt)) {
+        k->matmul[wt](y, ldy, x, N, w, K, m0, m1);
+        return;
+    }
+    size_t rb = r1_act_row_bytes(wt, K);
+    char *xq = scratch_get(rb * (size_t)N);
+    for (int64_t i = 0; i < N; i++) r1_act_quantize(wt, xq + (size_t)i * rb, x + i * K, K);
+    k->qmatmul[wt](y, ldy, xq, N, w, K, m0, m1);
+}
 
 typedef struct {
     const r1_kernels *k;
@@ -15,11 +68,36 @@ typedef struct {
     int64_t N, M, K;
 } mm_ctx;
 
+typedef struct {
+    const r1_kernels *k;
+    float *y;
+    const char *xq; /* quantized activations */
+    const float *x;
+    const void *w;
+    r1_dtype wt;
+    int64_t N, M, K;
+    size_t rb;
+} qmm_ctx;
+
 static void mm_task(void *p, int ith, int nth) {
     const mm_ctx *c = p;
     int64_t lo, hi;
     r1_split(c->M, ith, nth, 16, &lo, &hi);
     if (lo < hi) c->k->matmul[c->wt](c->y, c->M, c->x, c->N, c->w, c->K, lo, hi);
+}
+
+static void qact_task(void *p, int ith, int nth) {
+    const qmm_ctx *c = p;
+    int64_t lo, hi;
+    r1_split(c->N, ith, nth, 1, &lo, &hi);
+    for (int64_t i = lo; i < hi; i++) r1_act_quantize(c->wt, (char *)c->xq + (size_t)i * c->rb, c->x + i * c->K, c->K);
+}
+
+static void qmm_task(void *p, int ith, int nth) {
+    const qmm_ctx *c = p;
+    int64_t lo, hi;
+    r1_split(c->M, ith, nth, 16, &lo, &hi);
+    if (lo < hi) c->k->qmatmul[c->wt](c->y, c->M, c->xq, c->N, c->w, c->K, lo, hi);
 }
 
 static bool run_serial(r1_pool *pool, int64_t N, int64_t M, int64_t K) {
@@ -28,8 +106,25 @@ static bool run_serial(r1_pool *pool, int64_t N, int64_t M, int64_t K) {
 
 void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const void *w,
                      r1_dtype wt, int64_t M, int64_t K) {
-    R1_ASSERT(k && N >= 0 && M >= 0 && K >= 0 && (int)wt >= 0 && wt < R1_DT_COUNT && k->matmul[wt]);
+    R1_ASSERT(k && N >= 0 && M >= 0 && K >= 0 && (int)wt >= 0 && wt < R1_DT_COUNT);
     if (N == 0 || M == 0) return;
+    if (r1_dtype_is_quant(wt)) {
+        R1_ASSERT(k->qmatmul[wt] && K % r1_dtype_block(wt) == 0);
+        qmm_ctx c = {k, y, NULL, x, w, wt, N, M, K, r1_act_row_bytes(wt, K)};
+        c.xq = scratch_get(c.rb * (size_t)N);
+        if (run_serial(pool, N, M, K)) {
+            qact_task(&c, 0, 1);
+            qmm_task(&c, 0, 1);
+            return;
+        }
+        if (N >= 8) /* many rows: quantize them in parallel too */
+            r1_pool_run(pool, qact_task, &c);
+        else
+            qact_task(&c, 0, 1);
+        r1_pool_run(pool, qmm_task, &c);
+        return;
+    }
+    R1_ASSERT(k->matmul[wt]);
     mm_ctx c = {k, y, x, w, wt, N, M, K};
     if (run_serial(pool, N, M, K))
         mm_task(&c, 0, 1);

@@ -22,7 +22,15 @@
  * serial vs 1.44 us threaded) and 64K (4.2 vs 3.1 us); bench/bench_matmul. */
 #define R1_MATMUL_SERIAL_FLOPS ((int64_t)1 << 15)
 
-/* y[N, M] = x[N, K] · w^T where w is a 2-D tensor [M, K] of any dtype in the table. */
+/* One thread's share of y = x w^T, any weight dtype: columns [m0, m1) of y
+ * (row stride ldy) on the calling thread only (for callers that are already
+ * inside a pool task). Quantized weights: x is quantized into this thread's
+ * scratch first. */
+void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t N, const void *w,
+                      r1_dtype wt, int64_t K, int64_t m0, int64_t m1);
+
+/* y[N, M] = x[N, K] · w^T where w is a 2-D tensor [M, K] of any dtype (float
+ * or quantized; K a multiple of the block). */
 void r1_matmul(r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w);
 /* Same with raw pointers. */
 void r1_matmul_raw(r1_pool *pool, float *y, const float *x, int64_t N, const void *w, r1_dtype wt, int64_t M,

@@ -6,6 +6,7 @@
 #include "core/dtype.h"
 #include "kernels/tables.h"
 
+
 /* One weight element as f32; t is a constant after inlining, so each
  * k_matmul_*_ref below is a straight loop for its dtype. */
 static inline float wget(const void *w, r1_dtype t, int64_t i) {
@@ -43,6 +44,88 @@ static void k_matmul_bf16_f32_ref(float *y, int64_t ldy, const float *x, int64_t
     matmul_ref(y, ldy, x, N, w, K, m0, m1, R1_DT_BF16);
 }
 
+/* ---- quantized weights: integer dot products per block (kernels.h) ----
+ * Every SIMD twin computes the same integer block sums exactly; only the f32
+ * accumulation of the scaled block sums differs in order. */
+
+static float dot_q8_0(const r1_block_q8_0 *w, const r1_act_q8 *x, int64_t nb) {
+    float s = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < 32; j++) sumi += (int32_t)w[b].qs[j] * x[b].qs[j];
+        s += r1_f16_to_f32(w[b].d) * x[b].d * (float)sumi;
+    }
+    return s;
+}
+
+static float dot_q4_0(const r1_block_q4_0 *w, const r1_act_q8 *x, int64_t nb) {
+    float s = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t sumi = 0;
+        for (int j = 0; j < 16; j++)
+            sumi += (int32_t)(w[b].qs[j] & 15) * x[b].qs[j] + (int32_t)(w[b].qs[j] >> 4) * x[b].qs[j + 16];
+        s += r1_f16_to_f32(w[b].d) * x[b].d * (float)(sumi - 8 * x[b].sum);
+    }
+    return s;
+}
+
+/* sum_j sc_j sum_i q_i x_i  and  sum_j m_j (x block sums of 32) per super-block. */
+static float dot_q4_K(const r1_block_q4_K *w, const r1_act_q8K *x, int64_t nb) {
+    float s = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t isum = 0, msum = 0;
+        for (int j = 0; j < 8; j++) {
+            uint8_t sc, m;
+            r1_q4_K_scale_min(w[b].scales, j, &sc, &m);
+            const uint8_t *q = w[b].qs + 32 * (j / 2);
+            int shift = 4 * (j % 2);
+            int32_t sumi = 0;
+            for (int i = 0; i < 32; i++)
+                sumi += (int32_t)((q[i] >> shift) & 15) * x[b].qs[r1_act_q4_K_pos(32 * j + i)];
+            isum += sc * sumi;
+            msum += m * x[b].bsums32[j];
+        }
+        s += r1_f16_to_f32(w[b].d) * x[b].d * (float)isum - r1_f16_to_f32(w[b].dmin) * x[b].d * (float)msum;
+    }
+    return s;
+}
+
+static float dot_q6_K(const r1_block_q6_K *w, const r1_act_q8K *x, int64_t nb) {
+    float s = 0.0f;
+    for (int64_t b = 0; b < nb; b++) {
+        int32_t isum = 0;
+        for (int h = 0; h < 2; h++) {
+            const uint8_t *ql = w[b].ql + 64 * h, *qh = w[b].qh + 32 * h;
+            const int8_t *xq = x[b].qs + 128 * h;
+            for (int g = 0; g < 4; g++) { /* elements 32g + l of this half */
+                int32_t sub[2] = {0, 0};
+                for (int l = 0; l < 32; l++) {
+                    int lo = g % 2 ? ql[l + 32] : ql[l];
+                    lo = g < 2 ? lo & 15 : lo >> 4;
+                    int q = (lo | (((qh[l] >> (2 * g)) & 3) << 4)) - 32;
+                    sub[l / 16] += q * xq[32 * g + l];
+                }
+                isum += w[b].scales[8 * h + 2 * g] * sub[0] + w[b].scales[8 * h + 2 * g + 1] * sub[1];
+            }
+        }
+        s += r1_f16_to_f32(w[b].d) * x[b].d * (float)isum;
+    }
+    return s;
+}
+
+#define QMATMUL_REF(name, wblock, xblock, dot)                                                                     \
+    static void name(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,       \
+                     int64_t m1) {                                                                                 \
+        int64_t nb = K / (int64_t)(sizeof(((xblock *)0)->qs));                                                     \
+        for (int64_t i = 0; i < N; i++)                                                                            \
+            for (int64_t j = m0; j < m1; j++)                                                                      \
+                y[i * ldy + j] = dot((const wblock *)w + j * nb, (const xblock *)xq + i * nb, nb);                 \
+    }
+QMATMUL_REF(k_qmatmul_q8_0_ref, r1_block_q8_0, r1_act_q8, dot_q8_0)
+QMATMUL_REF(k_qmatmul_q4_0_ref, r1_block_q4_0, r1_act_q8, dot_q4_0)
+QMATMUL_REF(k_qmatmul_q4_K_ref, r1_block_q4_K, r1_act_q8K, dot_q4_K)
+QMATMUL_REF(k_qmatmul_q6_K_ref, r1_block_q6_K, r1_act_q8K, dot_q6_K)
+
 static void k_gemm_nn_f32_f32_ref(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
                                   int64_t k1, bool accumulate) {
@@ -77,6 +160,8 @@ const r1_kernels r1_kernels_table_ref = {
     .isa = "ref",
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_ref, [R1_DT_F16] = k_matmul_f16_f32_ref,
                [R1_DT_BF16] = k_matmul_bf16_f32_ref},
+    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_ref, [R1_DT_Q4_0] = k_qmatmul_q4_0_ref,
+                [R1_DT_Q4_K] = k_qmatmul_q4_K_ref, [R1_DT_Q6_K] = k_qmatmul_q6_K_ref},
     .gemm_nn = k_gemm_nn_f32_f32_ref,
     .dot = k_dot_f32_ref,
     .axpy = k_axpy_f32_ref,

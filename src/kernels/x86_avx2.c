@@ -234,10 +234,21 @@ static void k_to_f32_f32_avx2(float *dst, const void *src, int64_t n) { to_f32(d
 static void k_to_f32_f16_avx2(float *dst, const void *src, int64_t n) { to_f32(dst, src, n, R1_DT_F16); }
 static void k_to_f32_bf16_avx2(float *dst, const void *src, int64_t n) { to_f32(dst, src, n, R1_DT_BF16); }
 
+/* ---- quantized weights (x86_quant.h) ---- */
+#include <string.h>
+
+/* acc + pairwise int16 products summed into int32 lanes. */
+static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(a, b));
+}
+#define QISA avx2
+#include "kernels/x86_quant.h"
+
 const r1_kernels r1_kernels_table_avx2 = {
     .isa = "avx2",
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx2, [R1_DT_F16] = k_matmul_f16_f32_avx2,
                [R1_DT_BF16] = k_matmul_bf16_f32_avx2},
+    QMATMUL_SLOTS(avx2),
     .gemm_nn = k_gemm_nn_f32_f32_avx2,
     .dot = k_dot_f32_avx2,
     .axpy = k_axpy_f32_avx2,

@@ -280,10 +280,76 @@ static void k_to_f32_bf16_avx512(float *dst, const void *src, int64_t n) {
     }
 }
 
+/* ---- quantized weights (x86_quant.h) ----
+ * This table needs AVX512-VNNI (cpu_features.c checks it): vpdpwssd fuses the
+ * scale multiply and the int32 accumulation. */
+#include <string.h>
+
+/* acc + pairwise int16 products summed into int32 lanes, one instruction. */
+static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) { return _mm256_dpwssd_epi32(acc, a, b); }
+#define QISA avx512
+#include "kernels/x86_quant.h"
+
+/* Q4_K with 512-bit vectors: 64 weight bytes (128 elements) per step. Their
+ * low nibbles are elements 0..31 and 64..95 of the 128 and the high nibbles
+ * 32..63 and 96..127, which is why the activations come in r1_act_q4_K_pos
+ * order: one 64-byte load meets each. Each 256-bit half is one sub-block, so
+ * the int16 scale vector holds two scales (per half). On the Zen 5 box a
+ * decode matvec (1536 x 8960, 1 thread) went from 0.36 ms with the 256-bit
+ * kernel (21.5 GB/s of weights) to 0.27 ms (29 GB/s). */
+static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r1_block_q4_K *w, const r1_act_q8K *x,
+                                                             int64_t xs, int nx, int64_t nb) {
+    const __m512i lo4 = _mm512_set1_epi8(15);
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++) {
+        const r1_block_q4_K *wb = &w[b];
+        uint32_t sc[2], mn[2];
+        q4_K_unpack(wb->scales, sc, mn);
+        __m512i scz = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
+        __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+        float d = f16f(wb->d), dmin = f16f(wb->dmin);
+        __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                           _mm512_setzero_si512()};
+        #pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i raw = _mm512_loadu_si512((const void *)(wb->qs + 64 * h));
+            __m512i ql = _mm512_and_si512(raw, lo4), qh = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo4);
+            /* int16 word j of every 128-bit lane, j = sub-block: low 256 bits chunk 2h, high 256 chunk 2h+1 */
+            short j0 = (short)(0x0100 + 0x0202 * (4 * h)), j1 = (short)(0x0100 + 0x0202 * (4 * h + 2));
+            short k0 = (short)(0x0100 + 0x0202 * (4 * h + 1)), k1 = (short)(0x0100 + 0x0202 * (4 * h + 3));
+            __m512i s_lo = _mm512_shuffle_epi8(
+                scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(j0)), _mm256_set1_epi16(j1), 1));
+            __m512i s_hi = _mm512_shuffle_epi8(
+                scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(k0)), _mm256_set1_epi16(k1), 1));
+            for (int r = 0; r < nx; r++) {
+                const int8_t *xq = x[r * xs + b].qs + 128 * h;
+                __m512i p0 = _mm512_maddubs_epi16(ql, _mm512_loadu_si512((const void *)xq));
+                __m512i p1 = _mm512_maddubs_epi16(qh, _mm512_loadu_si512((const void *)(xq + 64)));
+                isum[r] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r], p0, s_lo), p1, s_hi);
+            }
+        }
+        for (int r = 0; r < nx; r++) {
+            const r1_act_q8K *xb = &x[r * xs + b];
+            __m128i m = _mm_madd_epi16(mn16, _mm_loadu_si128((const __m128i *)xb->bsums32));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_set1_ps(d * xb->d), acc[r]);
+            macc[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(dmin * xb->d), macc[r]);
+        }
+    }
+    for (int r = 0; r < nx; r++) {
+        __m128 m = _mm_add_ps(macc[r], _mm_movehl_ps(macc[r], macc[r]));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        out[r] = _mm512_reduce_add_ps(acc[r]) - _mm_cvtss_f32(m);
+    }
+}
+QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
+
 const r1_kernels r1_kernels_table_avx512 = {
     .isa = "avx512",
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},
+    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,
+                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},
     .gemm_nn = k_gemm_nn_f32_f32_avx512,
     .dot = k_dot_f32_avx512,
     .axpy = k_axpy_f32_avx512,

@@ -38,26 +38,29 @@ static void absorb_q(void *p, int64_t h0, int64_t h1, int ith) {
     const r1_tensor *kT = &j->f->m->kT[j->l];
     int64_t N = j->f->b->N, H = c->H, qk = c->Dn + c->Dr;
     float *g = j->scratch + ith * j->per_thread;
-    size_t hbytes = (size_t)(c->Rkv * c->Dn) * r1_dtype_size(kT->dtype);
+    size_t hbytes = (size_t)c->Rkv * r1_dtype_row_bytes(kT->dtype, c->Dn);
     for (int64_t h = h0; h < h1; h++) {
         for (int64_t i = 0; i < N; i++) memcpy(g + i * c->Dn, j->q + i * H * qk + h * qk, (size_t)c->Dn * sizeof(float));
         const char *w = (const char *)kT->data + (size_t)h * hbytes;
-        j->f->m->k->matmul[kT->dtype](j->qhat + h * c->Rkv, H * c->Rkv, g, N, w, c->Dn, 0, c->Rkv);
+        r1_matmul_cols_k(j->f->m->k, j->qhat + h * c->Rkv, H * c->Rkv, g, N, w, kT->dtype, c->Dn, 0, c->Rkv);
     }
 }
 
-/* o_h = W_UV_h o^_h: W_UV_h is a contiguous [Dv, Rkv] row block of kv_b. */
+/* o_h = W_UV_h o^_h: W_UV_h is a contiguous [Dv, Rkv] row block of kv_b, or
+ * head h of the GGUF attn_v_b. */
 static void expand_v(void *p, int64_t h0, int64_t h1, int ith) {
     mla_job *j = p;
     const r1_config *c = j->f->c;
-    const r1_tensor *kvb = &j->f->m->w.layers[j->l].kv_b;
+    const r1_tensor *kvb = &j->f->m->w.layers[j->l].kv_b, *vb = j->f->m->vb ? &j->f->m->vb[j->l] : NULL;
     int64_t N = j->f->b->N, H = c->H;
     float *g = j->scratch + ith * j->per_thread;
     for (int64_t h = h0; h < h1; h++) {
         for (int64_t i = 0; i < N; i++)
             memcpy(g + i * c->Rkv, j->ohat + i * H * c->Rkv + h * c->Rkv, (size_t)c->Rkv * sizeof(float));
-        const void *w = r1_tensor_row(kvb, h * (c->Dn + c->Dv) + c->Dn);
-        j->f->m->k->matmul[kvb->dtype](j->out + h * c->Dv, H * c->Dv, g, N, w, c->Rkv, 0, c->Dv);
+        const void *w = vb && vb->data ? (const char *)vb->data + (size_t)(h * c->Dv) * r1_dtype_row_bytes(vb->dtype, c->Rkv)
+                                       : r1_tensor_row(kvb, h * (c->Dn + c->Dv) + c->Dn);
+        r1_dtype wt = vb && vb->data ? vb->dtype : kvb->dtype;
+        r1_matmul_cols_k(j->f->m->k, j->out + h * c->Dv, H * c->Dv, g, N, w, wt, c->Rkv, 0, c->Dv);
     }
 }
 
@@ -179,6 +182,7 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     for (int64_t i = 1; i < N; i++) one_slot &= b->slot[i] == b->slot[0];
     r1_mla_mode mode = f->m->mla_mode;
     if (mode == R1_MLA_AUTO) mode = (N > 1 && one_slot) ? R1_MLA_NAIVE : R1_MLA_ABSORBED;
+    if (!L->kv_b.data) mode = R1_MLA_ABSORBED; /* a GGUF with only k_b/v_b: nothing to decompress with */
     if (mode == R1_MLA_NAIVE) {
         mla_naive(&j);
     } else {

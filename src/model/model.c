@@ -13,9 +13,11 @@
 
 #include "core/rng.h"
 #include "io/file.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "kernels/matmul.h"
 #include "model/layers.h"
+#include "model/model_impl.h"
 
 static int64_t max3(int64_t a, int64_t b, int64_t c) { return a > b ? (a > c ? a : c) : (b > c ? b : c); }
 
@@ -64,12 +66,12 @@ typedef struct {
 } binder;
 
 static size_t param_bytes(const binder *b, int ndim, const int64_t *shape, int flags) {
-    int64_t n = shape[0] * (ndim > 1 ? shape[1] : 1);
-    size_t es = (flags & R1_P_VECTOR) || !b->random ? 4 : r1_dtype_size(b->dtype);
-    return r1_align_up((size_t)n * es);
+    int64_t rows = ndim > 1 ? shape[0] : 1, cols = ndim > 1 ? shape[1] : shape[0];
+    r1_dtype dt = (flags & R1_P_VECTOR) || !b->random ? R1_DT_F32 : b->dtype;
+    return r1_align_up((size_t)rows * r1_dtype_row_bytes(dt, cols));
 }
 
-static void *slab_take(r1_model *m, size_t n) {
+void *r1_model_slab_take(r1_model *m, size_t n) {
     R1_ASSERT(m->slab_used + n <= m->slab_bytes);
     void *p = (char *)m->slab + m->slab_used;
     m->slab_used += n;
@@ -78,7 +80,9 @@ static void *slab_take(r1_model *m, size_t n) {
 
 /* A file from a writer that does not align tensors to their element size
  * would make kernels read misaligned floats: such tensors get an aligned copy. */
-static bool misaligned(const r1_tensor *t) { return (uintptr_t)t->data % r1_dtype_size(t->dtype) != 0; }
+static bool misaligned(const r1_tensor *t) {
+    return !r1_dtype_is_quant(t->dtype) && (uintptr_t)t->data % r1_dtype_size(t->dtype) != 0;
+}
 
 static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int ndim, const int64_t *shape, int flags) {
     binder *b = ctx;
@@ -94,7 +98,7 @@ static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int nd
     *slot = (r1_tensor){.ndim = ndim, .shape = {shape[0], ndim > 1 ? shape[1] : 0}};
     if (b->random) {
         slot->dtype = (flags & R1_P_VECTOR) ? R1_DT_F32 : b->dtype;
-        slot->data = slab_take(b->m, param_bytes(b, ndim, shape, flags));
+        slot->data = r1_model_slab_take(b->m, param_bytes(b, ndim, shape, flags));
         if (flags & R1_P_VECTOR) {
             float *v = slot->data;
             for (int64_t i = 0; i < n; i++) v[i] = (flags & R1_P_NORM) ? 1.0f : 0.0f;
@@ -103,7 +107,7 @@ static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int nd
             for (int64_t i = 0; i < n; i += 4096) {
                 int64_t k = n - i < 4096 ? n - i : 4096;
                 for (int64_t t = 0; t < k; t++) row[t] = (float)(0.02 * r1_rng_normal(&b->rng));
-                r1_from_f32((char *)slot->data + (size_t)i * r1_dtype_size(slot->dtype), row, slot->dtype, k);
+                r1_from_f32((char *)slot->data + r1_dtype_row_bytes(slot->dtype, i), row, slot->dtype, k);
             }
         }
         return R1_OK;
@@ -113,55 +117,69 @@ static r1_status bind_param(void *ctx, const char *name, r1_tensor *slot, int nd
     if (flags & R1_P_VECTOR) { /* norms and biases: f32 copies */
         *slot = t;
         slot->dtype = R1_DT_F32;
-        slot->data = slab_take(b->m, param_bytes(b, ndim, shape, flags));
+        slot->data = r1_model_slab_take(b->m, param_bytes(b, ndim, shape, flags));
         r1_to_f32(slot->data, t.data, t.dtype, n);
     } else {
         *slot = t;
         if (misaligned(&t)) {
-            slot->data = slab_take(b->m, r1_align_up(r1_tensor_bytes(&t)));
+            slot->data = r1_model_slab_take(b->m, r1_align_up(r1_tensor_bytes(&t)));
             memcpy(slot->data, t.data, r1_tensor_bytes(&t));
         }
     }
     return R1_OK;
 }
 
-static void fill_absorbed(r1_model *m, int64_t l) {
+/* kT[h][r][d] = kv_b[h*(Dn+Dv)+d][r]: W_UK^T per head for the absorbed path.
+ * kT has kv_b's dtype, or f32 when kv_b is quantized (old-style GGUF
+ * attn_kv_b); only that case needs a conversion row. */
+static r1_status fill_absorbed(r1_model *m, int64_t l) {
     const r1_config *c = &m->cfg;
     const r1_tensor *kvb = &m->w.layers[l].kv_b;
-    size_t es = r1_dtype_size(kvb->dtype);
     r1_tensor *t = &m->kT[l];
+    size_t es = r1_dtype_size(t->dtype);
+    float *row = NULL;
+    if (t->dtype != kvb->dtype && !(row = malloc((size_t)c->Rkv * sizeof(float))))
+        return r1_fail(R1_NOMEM, "model: cannot allocate absorbed weights");
     for (int64_t h = 0; h < c->H; h++)
         for (int64_t d = 0; d < c->Dn; d++) {
             const char *src = r1_tensor_row(kvb, h * (c->Dn + c->Dv) + d);
+            if (row) {
+                r1_to_f32(row, src, kvb->dtype, c->Rkv);
+                src = (const char *)row;
+            }
             for (int64_t r = 0; r < c->Rkv; r++)
                 memcpy((char *)t->data + (size_t)((h * c->Rkv + r) * c->Dn + d) * es, src + (size_t)r * es, es);
         }
+    free(row);
+    return R1_OK;
 }
 
-/* W_UK^T per head for the absorbed path: kT[h][r][d] = kv_b[h*(Dn+Dv)+d][r]. */
-static r1_status build_absorbed(r1_model *m) {
+static r1_dtype absorbed_dtype(const r1_tensor *kvb) {
+    return r1_dtype_is_quant(kvb->dtype) ? R1_DT_F32 : kvb->dtype;
+}
+
+r1_status r1_model_build_absorbed(r1_model *m) {
     const r1_config *c = &m->cfg;
-    if (!r1_config_is_mla(c)) return R1_OK;
+    if (!r1_config_is_mla(c) || m->kT) return R1_OK;
     m->kT = calloc((size_t)c->n_layers, sizeof *m->kT);
     if (!m->kT) return r1_fail(R1_NOMEM, "model: cannot allocate absorbed weights");
+    m->kT_owned = true;
     for (int64_t l = 0; l < c->n_layers; l++) {
-        const r1_tensor *kvb = &m->w.layers[l].kv_b;
-        size_t es = r1_dtype_size(kvb->dtype);
         r1_tensor *t = &m->kT[l];
-        *t = (r1_tensor){.dtype = kvb->dtype, .ndim = 3, .shape = {c->H, c->Rkv, c->Dn}};
+        *t = (r1_tensor){.dtype = absorbed_dtype(&m->w.layers[l].kv_b), .ndim = 3, .shape = {c->H, c->Rkv, c->Dn}};
         t->data = r1_alloc_aligned(r1_tensor_bytes(t));
         if (!t->data) return r1_fail(R1_NOMEM, "model: cannot allocate absorbed weights");
-        (void)es;
-        fill_absorbed(m, l);
+        R1_TRY(fill_absorbed(m, l));
     }
     return R1_OK;
 }
 
 r1_status r1_model_weights_changed(r1_model *m) {
+    if (!r1_config_is_mla(&m->cfg) || (m->kT && !m->kT_owned)) return R1_OK; /* GGUF k_b: no kv_b to derive from */
     bool same = m->kT != NULL;
-    for (int64_t l = 0; same && l < m->cfg.n_layers; l++) same = m->kT[l].dtype == m->w.layers[l].kv_b.dtype;
+    for (int64_t l = 0; same && l < m->cfg.n_layers; l++) same = m->kT[l].dtype == absorbed_dtype(&m->w.layers[l].kv_b);
     if (same) { /* refill in place: no allocation in the training step */
-        for (int64_t l = 0; l < m->cfg.n_layers; l++) fill_absorbed(m, l);
+        for (int64_t l = 0; l < m->cfg.n_layers; l++) R1_TRY(fill_absorbed(m, l));
         return R1_OK;
     }
     if (m->kT) {
@@ -169,10 +187,10 @@ r1_status r1_model_weights_changed(r1_model *m) {
         free(m->kT);
         m->kT = NULL;
     }
-    return build_absorbed(m);
+    return r1_model_build_absorbed(m);
 }
 
-static r1_status model_new(r1_model **out, const r1_config *c, int nthreads) {
+r1_status r1_model_new(r1_model **out, const r1_config *c, int nthreads) {
     r1_model *m = calloc(1, sizeof *m);
     if (!m) return r1_fail(R1_NOMEM, "model: cannot allocate");
     *out = m;
@@ -196,15 +214,16 @@ static r1_status bind_all(r1_model *m, binder *b) {
     b->count_only = 0;
     R1_TRY(r1_weights_visit(&m->w, &m->cfg, bind_param, b));
     if (m->cfg.tie_embeddings) m->w.lm_head = m->w.embed;
-    return build_absorbed(m);
+    return r1_model_build_absorbed(m);
 }
 
 r1_status r1_model_load(r1_model **out, const char *dir, int nthreads) {
     r1_config c;
     *out = NULL;
+    if (r1_model_path_is_gguf(dir)) return r1_model_load_gguf(out, dir, nthreads);
     R1_TRY(r1_config_load(&c, dir));
     r1_model *m = NULL;
-    r1_status s = model_new(&m, &c, nthreads);
+    r1_status s = r1_model_new(&m, &c, nthreads);
     if (s == R1_OK) s = r1_st_open((r1_st **)&m->st, dir);
     if (s == R1_OK) {
         binder b = {.st = m->st};
@@ -221,7 +240,7 @@ r1_status r1_model_load(r1_model **out, const char *dir, int nthreads) {
 r1_status r1_model_create_random(r1_model **out, const r1_config *c, r1_dtype dtype, uint64_t seed, int nthreads) {
     *out = NULL;
     r1_model *m = NULL;
-    r1_status s = model_new(&m, c, nthreads);
+    r1_status s = r1_model_new(&m, c, nthreads);
     if (s == R1_OK) {
         binder b = {.dtype = dtype, .random = 1};
         r1_rng_seed(&b.rng, seed);
@@ -237,12 +256,13 @@ r1_status r1_model_create_random(r1_model **out, const r1_config *c, r1_dtype dt
 
 void r1_model_destroy(r1_model *m) {
     if (!m) return;
-    if (m->kT) {
+    if (m->kT && m->kT_owned)
         for (int64_t l = 0; l < m->cfg.n_layers; l++) free(m->kT[l].data);
-        free(m->kT);
-    }
+    free(m->kT);
+    free(m->vb);
     r1_weights_free(&m->w, &m->cfg);
     r1_st_close(m->st);
+    r1_gguf_close(m->gguf);
     free(m->slab);
     r1_arena_free(&m->ws);
     r1_pool_destroy(m->pool);
@@ -252,13 +272,43 @@ void r1_model_destroy(r1_model *m) {
 /* ---- saving ---- */
 
 typedef struct {
+    const r1_model *m;
     r1_tensor *t;
     char **names;
+    void **owned; /* f32 copies made for the file (quantized or rebuilt tensors) */
     int64_t n, cap;
 } collector;
 
+/* An f32 [rows, cols] tensor in a new buffer, from f(ctx, row, dst). */
+static r1_status f32_copy(collector *c, r1_tensor *out, int64_t rows, int64_t cols) {
+    *out = (r1_tensor){.dtype = R1_DT_F32, .ndim = 2, .shape = {rows, cols}};
+    out->data = malloc((size_t)(rows * cols) * sizeof(float));
+    if (!out->data) return r1_fail(R1_NOMEM, "save: out of memory");
+    c->owned[c->n] = out->data;
+    return R1_OK;
+}
+
+/* kv_b [H*(Dn+Dv), Rkv] rebuilt from kT [H, Rkv, Dn] and vb [H, Dv, Rkv] (a GGUF model). */
+static r1_status rebuild_kv_b(collector *c, int64_t l, r1_tensor *out) {
+    const r1_config *cf = &c->m->cfg;
+    int64_t H = cf->H, Dn = cf->Dn, Dv = cf->Dv, R = cf->Rkv;
+    R1_TRY(f32_copy(c, out, H * (Dn + Dv), R));
+    float *kv = out->data, *kt = malloc((size_t)(R * Dn) * sizeof(float));
+    if (!kt) return r1_fail(R1_NOMEM, "save: out of memory");
+    const r1_tensor *k = &c->m->kT[l], *v = &c->m->vb[l];
+    for (int64_t h = 0; h < H; h++) {
+        r1_to_f32(kt, (const char *)k->data + (size_t)(h * R) * r1_dtype_row_bytes(k->dtype, Dn), k->dtype, R * Dn);
+        for (int64_t d = 0; d < Dn; d++)
+            for (int64_t r = 0; r < R; r++) kv[(h * (Dn + Dv) + d) * R + r] = kt[r * Dn + d];
+        r1_to_f32(kv + (h * (Dn + Dv) + Dn) * R, (const char *)v->data + (size_t)(h * Dv) * r1_dtype_row_bytes(v->dtype, R),
+                  v->dtype, Dv * R);
+    }
+    free(kt);
+    return R1_OK;
+}
+
 static r1_status collect(void *ctx, const char *name, r1_tensor *slot, int ndim, const int64_t *shape, int flags) {
-    (void)ndim, (void)shape, (void)flags;
+    (void)flags;
     collector *c = ctx;
     if (c->n == c->cap) {
         int64_t cap = c->cap ? 2 * c->cap : 256;
@@ -266,10 +316,31 @@ static r1_status collect(void *ctx, const char *name, r1_tensor *slot, int ndim,
         if (t) c->t = t;
         char **nm = realloc(c->names, (size_t)cap * sizeof *nm);
         if (nm) c->names = nm;
-        if (!t || !nm) return r1_fail(R1_NOMEM, "save: out of memory");
+        void **ow = realloc(c->owned, (size_t)cap * sizeof *ow);
+        if (ow) c->owned = ow;
+        if (!t || !nm || !ow) return r1_fail(R1_NOMEM, "save: out of memory");
         c->cap = cap;
     }
+    c->owned[c->n] = NULL;
     c->t[c->n] = *slot;
+    int64_t rows = ndim > 1 ? shape[0] : 1, cols = ndim > 1 ? shape[1] : shape[0];
+    long long l = 0;
+    bool qk = c->m->qk_permuted && (strstr(name, "q_proj.weight") || strstr(name, "k_proj.weight"));
+    if (!slot->data && strstr(name, "kv_b_proj") && sscanf(name, "model.layers.%lld.", &l) == 1 && c->m->kT) {
+        R1_TRY(rebuild_kv_b(c, l, &c->t[c->n]));
+    } else if (r1_dtype_is_quant(slot->dtype) || qk) {
+        /* safetensors holds no quantized types: dequantize (and undo llama.cpp's q/k row order) */
+        R1_TRY(f32_copy(c, &c->t[c->n], rows, cols));
+        int64_t heads = strstr(name, "q_proj") ? c->m->cfg.H : c->m->cfg.Hkv, hd = rows / heads;
+        for (int64_t r = 0; r < rows; r++) {
+            int64_t src = r;
+            if (qk) { /* HF row h*hd + j*hd/2 + i  <-  GGUF row h*hd + 2i + j */
+                int64_t h = r / hd, k = r % hd;
+                src = h * hd + 2 * (k % (hd / 2)) + k / (hd / 2);
+            }
+            r1_to_f32((float *)c->t[c->n].data + r * cols, r1_tensor_row(slot, src), slot->dtype, cols);
+        }
+    }
     c->names[c->n] = strdup(name);
     if (!c->names[c->n]) return r1_fail(R1_NOMEM, "save: out of memory");
     c->n++;
@@ -284,12 +355,14 @@ r1_status r1_model_save(const r1_model *m, const char *dir) {
     r1_status s = r1_file_write_atomic(path, json, strlen(json));
     free(json);
     if (s != R1_OK) return s;
-    collector col = {0};
+    collector col = {.m = m};
     s = r1_weights_visit((r1_weights *)&m->w, &m->cfg, collect, &col);
     /* 5 GB shards, as HF's save_pretrained; small models get one model.safetensors. */
     if (s == R1_OK) s = r1_st_write_sharded(dir, col.t, (const char *const *)col.names, col.n, (size_t)5000000000ull, NULL);
-    for (int64_t i = 0; i < col.n; i++) free(col.names[i]);
+    for (int64_t i = 0; i < col.n; i++) free(col.names[i]), free(col.owned[i]);
+    if (s != R1_OK && col.n < col.cap && col.owned) free(col.owned[col.n]); /* a copy made before a failure */
     free(col.names);
+    free(col.owned);
     free(col.t);
     return s;
 }

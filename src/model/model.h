@@ -11,6 +11,7 @@
 #ifndef R1_MODEL_H
 #define R1_MODEL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/arena.h"
@@ -30,20 +31,41 @@ typedef struct {
     r1_pool *pool;
     const r1_kernels *k;
     r1_mla_mode mla_mode;
-    /* Storage: weights either view an open safetensors mapping or an owned slab. */
+    /* Storage: weights either view an open safetensors/GGUF mapping or an owned slab. */
     void *st;           /* safetensors handle, or NULL */
+    void *gguf;         /* r1_gguf handle, or NULL */
     void *slab;         /* owned tensor memory (vectors converted to f32, random init) */
     size_t slab_bytes, slab_used;
-    r1_tensor *kT;      /* [n_layers] MLA: W_UK^T per head, [H][Rkv, Dn], dtype of kv_b */
+    /* MLA absorbed weights per layer: kT = W_UK^T per head [H, Rkv, Dn] (GGUF
+     * attn_k_b), vb = W_UV per head [H, Dv, Rkv] (GGUF attn_v_b). From an HF
+     * file kT is built from kv_b (owned) and vb is empty (its rows are read
+     * from kv_b); from a new-style GGUF both view the file and kv_b is empty,
+     * so attention always takes the absorbed path. */
+    r1_tensor *kT, *vb;
+    bool kT_owned;
+    /* llama GGUF: q/k rows are in llama.cpp's order (each head's two rotary
+     * halves interleaved), so rope pairs adjacent elements instead. */
+    bool qk_permuted;
     /* Forward workspace for up to ws_rows rows and ws_ctx positions. */
     r1_arena ws;
     int64_t ws_rows, ws_ctx;
 } r1_model;
 
-/* Loads an HF folder (config.json + model.safetensors[.index.json]). Matrices
- * stay mmap'd in their file dtype; vectors are converted to f32. nthreads <= 0
- * means all online CPUs. */
-r1_status r1_model_load(r1_model **out, const char *dir, int nthreads);
+/* Loads an HF folder (config.json + model.safetensors[.index.json]) or a
+ * .gguf file (llama.cpp's deepseek2/qwen2/llama). Matrices stay mmap'd in
+ * their file dtype (quantized ones too); vectors are converted to f32.
+ * nthreads <= 0 means all online CPUs. */
+r1_status r1_model_load(r1_model **out, const char *path, int nthreads);
+/* True when path names a GGUF file (by its magic). */
+bool r1_model_path_is_gguf(const char *path);
+
+/* Writes the model as a GGUF file llama.cpp loads (model_gguf.c): every
+ * matrix as `type` (rows whose length is not a multiple of the type's block
+ * fall back to q8_0, then f16), vectors and the router in f32. Tokenizer
+ * metadata come from tok_dir's tokenizer.json (+ tokenizer_config.json) when
+ * tok_dir is given, else from the GGUF the model was loaded from, else
+ * tokenizer.ggml.model = "none". */
+r1_status r1_model_save_gguf(const r1_model *m, const char *path, r1_dtype type, const char *tok_dir);
 /* A model with random weights (std 0.02 matrices, unit norms) stored as dtype,
  * for benchmarks and training from scratch. Deterministic in seed. */
 r1_status r1_model_create_random(r1_model **out, const r1_config *c, r1_dtype dtype, uint64_t seed, int nthreads);

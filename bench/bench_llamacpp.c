@@ -1,0 +1,261 @@
+/* bench_llamacpp: r1 and llama.cpp (the npm peer, scripts/peer_llamacpp.sh)
+ * load the same GGUF and are compared in one run:
+ *  (1) correctness: max |dlogit| and top-1 agreement over every prompt
+ *      position, and the greedy continuation of 64 tokens (both argmax of
+ *      their own logits; the length of the common prefix is printed);
+ *  (2) speed: prefill of PROMPT tokens and decode of GEN tokens, tok/s at 1
+ *      and 2 threads (best of REPS), the ratio r1/llama.cpp, and r1's decode
+ *      next to the memory roofline (weight bytes read per token / measured
+ *      read bandwidth at that thread count).
+ * Models: a random tiny deepseek2 (MLA + MoE) and a random qwen2 with
+ * R1-Distill-Qwen-1.5B's widths and 4 layers, at f16, q8_0 and q4_K; the
+ * files are cached in build/bench-gguf/. llama.cpp runs with its defaults
+ * (weight repacking on) except an F32 K/V cache and no flash attention, the
+ * configuration in which its logits are comparable.
+ * Usage: bench_llamacpp [ds|qwen] [f16|q8_0|q4_K ...] */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../tests/peer_llamacpp.h"
+#include "bench_util.h"
+#include "model/model.h"
+
+enum { PROMPT = 128, GEN = 64, CMP_T = 32, REPS = 3 };
+
+static void die(const char *what) {
+    fprintf(stderr, "bench_llamacpp: %s: %s\n", what, r1_errmsg());
+    exit(1);
+}
+
+static r1_config qwen_cfg(void) {
+    const char *json = "{\"model_type\":\"qwen2\",\"vocab_size\":151936,\"hidden_size\":1536,\"intermediate_size\":8960,"
+                       "\"num_hidden_layers\":4,\"num_attention_heads\":12,\"num_key_value_heads\":2,"
+                       "\"max_position_embeddings\":4096,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
+                       "\"tie_word_embeddings\":false,\"bos_token_id\":151643,\"eos_token_id\":151643}";
+    r1_config c;
+    if (r1_config_parse(&c, json, strlen(json), "qwen") != R1_OK) die("config");
+    return c;
+}
+
+static r1_config ds_cfg(void) {
+    const char *json = "{\"model_type\":\"deepseek_v3\",\"vocab_size\":32000,\"hidden_size\":1024,\"intermediate_size\":2816,"
+                       "\"num_hidden_layers\":4,\"num_attention_heads\":8,\"num_key_value_heads\":8,"
+                       "\"max_position_embeddings\":4096,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
+                       "\"q_lora_rank\":512,\"kv_lora_rank\":256,\"qk_nope_head_dim\":64,\"qk_rope_head_dim\":32,"
+                       "\"v_head_dim\":64,\"n_routed_experts\":16,\"num_experts_per_tok\":4,\"n_shared_experts\":1,"
+                       "\"moe_intermediate_size\":512,\"first_k_dense_replace\":1,\"n_group\":4,\"topk_group\":2,"
+                       "\"norm_topk_prob\":true,\"routed_scaling_factor\":2.5,\"num_nextn_predict_layers\":0,"
+                       "\"rope_scaling\":null,\"bos_token_id\":0,\"eos_token_id\":1}";
+    r1_config c;
+    if (r1_config_parse(&c, json, strlen(json), "ds") != R1_OK) die("config");
+    return c;
+}
+
+/* build/bench-gguf/<name>-<type>.gguf, made once from a random f32 model. */
+static void make_gguf(const char *path, const r1_config *c, r1_dtype t) {
+    struct stat st;
+    if (stat(path, &st) == 0) return;
+    mkdir("build", 0755);
+    mkdir("build/bench-gguf", 0755);
+    fprintf(stderr, "bench_llamacpp: writing %s ...\n", path);
+    r1_model *m = NULL;
+    if (r1_model_create_random(&m, c, R1_DT_F32, 1234, 2) != R1_OK) die("random model");
+    if (r1_model_save_gguf(m, path, t, NULL) != R1_OK) die(path);
+    r1_model_destroy(m);
+}
+
+/* Weight bytes read per decoded token: every matrix once, K of E experts, one embedding row. */
+static double active_bytes(const r1_model *m) {
+    const r1_config *c = &m->cfg;
+    double b = (double)r1_tensor_row_bytes(&m->w.embed) + (double)r1_tensor_bytes(&m->w.lm_head);
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        const r1_layer_weights *L = &m->w.layers[l];
+        const r1_tensor *mats[] = {&L->q_a, &L->q_b, &L->q, &L->kv_a, &L->kv_b, &L->k, &L->v, &L->o, &L->gate,
+                                   &L->up, &L->down, &L->router, &L->sh_gate, &L->sh_up, &L->sh_down};
+        for (size_t i = 0; i < sizeof mats / sizeof mats[0]; i++)
+            if (mats[i]->data && !(mats[i] == &L->kv_b && m->kT)) b += (double)r1_tensor_bytes(mats[i]);
+        if (m->kT) b += (double)r1_tensor_bytes(&m->kT[l]);
+        if (m->vb && m->vb[l].data) b += (double)r1_tensor_bytes(&m->vb[l]);
+        else if (m->kT && L->kv_b.data) b += (double)r1_tensor_bytes(&L->kv_b) * (double)c->Dv / (double)(c->Dn + c->Dv);
+        if (r1_config_layer_is_moe(c, l))
+            b += (double)c->K * (double)(r1_tensor_bytes(&L->e_gate[0]) + r1_tensor_bytes(&L->e_up[0]) + r1_tensor_bytes(&L->e_down[0]));
+    }
+    return b;
+}
+
+static int argmax(const float *v, int64_t n) {
+    int64_t b = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (v[i] > v[b]) b = i;
+    return (int)b;
+}
+
+/* ---- r1 side ---- */
+typedef struct {
+    double prefill, decode; /* tok/s */
+} speed;
+
+static void r1_run(r1_model *m, const int32_t *prompt, int64_t np, int ngen, float *prompt_logits, int32_t *gen,
+                   speed *sp) {
+    int64_t V = m->cfg.vocab;
+    r1_kvcache kv;
+    if (r1_kvcache_init(&kv, &m->cfg, 1, np + ngen + 1) != R1_OK) die("kv");
+    int32_t *slot = calloc((size_t)np, sizeof *slot);
+    int64_t *pos = malloc((size_t)np * sizeof *pos);
+    for (int64_t i = 0; i < np; i++) pos[i] = i;
+    float *last = malloc((size_t)V * 4);
+    r1_batch b = {np, prompt, slot, pos};
+    int64_t lastrow = np - 1;
+    double t0 = r1_bench_now();
+    if (prompt_logits) {
+        if (r1_model_forward(m, &kv, &b, NULL, np, prompt_logits) != R1_OK) die("forward");
+        memcpy(last, prompt_logits + (np - 1) * V, (size_t)V * 4);
+    } else if (r1_model_forward(m, &kv, &b, &lastrow, 1, last) != R1_OK) {
+        die("forward");
+    }
+    double t1 = r1_bench_now();
+    int32_t tok = argmax(last, V);
+    for (int i = 0; i < ngen; i++) {
+        if (gen) gen[i] = tok;
+        int32_t s0 = 0;
+        int64_t p = np + i;
+        r1_batch d = {1, &tok, &s0, &p};
+        if (r1_model_forward(m, &kv, &d, NULL, 1, last) != R1_OK) die("decode");
+        tok = argmax(last, V);
+    }
+    double t2 = r1_bench_now();
+    if (sp) sp->prefill = (double)np / (t1 - t0), sp->decode = ngen / (t2 - t1);
+    free(slot), free(pos), free(last);
+    r1_kvcache_free(&kv);
+}
+
+/* ---- llama.cpp side ---- */
+static void ll_run(peer_llama *p, struct llama_context *ctx, int64_t V, const int32_t *prompt, int64_t np, int ngen,
+                   bool all_logits, float *prompt_logits, int32_t *gen, speed *sp) {
+    p->llama_memory_clear(p->llama_get_memory(ctx), true);
+    llama_batch b = p->llama_batch_init((int32_t)np, 0, 1);
+    for (int64_t i = 0; i < np; i++) {
+        b.token[i] = prompt[i];
+        b.pos[i] = (int32_t)i;
+        b.n_seq_id[i] = 1;
+        b.seq_id[i][0] = 0;
+        b.logits[i] = all_logits || i == np - 1;
+    }
+    b.n_tokens = (int32_t)np;
+    double t0 = r1_bench_now();
+    if (p->llama_decode(ctx, b) != 0) die("llama_decode (prompt)");
+    double t1 = r1_bench_now();
+    if (prompt_logits)
+        for (int64_t i = 0; i < np; i++) memcpy(prompt_logits + i * V, p->llama_get_logits_ith(ctx, (int32_t)i), (size_t)V * 4);
+    int32_t tok = argmax(p->llama_get_logits_ith(ctx, (int32_t)np - 1), V);
+    llama_batch d = p->llama_batch_init(1, 0, 1);
+    for (int i = 0; i < ngen; i++) {
+        if (gen) gen[i] = tok;
+        d.n_tokens = 1;
+        d.token[0] = tok;
+        d.pos[0] = (int32_t)(np + i);
+        d.n_seq_id[0] = 1;
+        d.seq_id[0][0] = 0;
+        d.logits[0] = 1;
+        if (p->llama_decode(ctx, d) != 0) die("llama_decode");
+        tok = argmax(p->llama_get_logits_ith(ctx, 0), V);
+    }
+    double t2 = r1_bench_now();
+    if (sp) sp->prefill = (double)np / (t1 - t0), sp->decode = ngen / (t2 - t1);
+    p->llama_batch_free(b);
+    p->llama_batch_free(d);
+}
+
+static void bench_one(peer_llama *p, const char *name, const r1_config *c, r1_dtype t) {
+    char path[256];
+    snprintf(path, sizeof path, "build/bench-gguf/%s-%s.gguf", name, r1_dtype_name(t));
+    make_gguf(path, c, t);
+    int32_t prompt[PROMPT];
+    for (int i = 0; i < PROMPT; i++) prompt[i] = (int32_t)((i * 7919 + 13) % c->vocab);
+    struct llama_model_params mp = p->llama_model_default_params();
+    struct llama_model *lm = p->llama_model_load_from_file(path, mp);
+    if (!lm) die("llama.cpp load");
+    struct llama_context *ctx = peer_context(p, lm, PROMPT + GEN + 8, PROMPT, 2);
+    if (!ctx) die("llama.cpp context");
+    int64_t V = c->vocab;
+
+    /* (1) correctness at 2 threads */
+    r1_model *m = NULL;
+    if (r1_model_load(&m, path, 2) != R1_OK) die(path);
+    float *la = malloc((size_t)(CMP_T * V) * 4), *lb = malloc((size_t)(CMP_T * V) * 4);
+    int32_t ga[GEN], gb[GEN];
+    r1_run(m, prompt, CMP_T, GEN, la, ga, NULL);
+    ll_run(p, ctx, V, prompt, CMP_T, GEN, true, lb, gb, NULL);
+    double maxd = 0, maxl = 0;
+    int top1 = 0, same = 0;
+    for (int64_t i = 0; i < CMP_T; i++) {
+        for (int64_t v = 0; v < V; v++) {
+            double d = fabs((double)la[i * V + v] - lb[i * V + v]);
+            maxd = d > maxd ? d : maxd;
+            maxl = fabs(lb[i * V + v]) > maxl ? fabs(lb[i * V + v]) : maxl;
+        }
+        top1 += argmax(la + i * V, V) == argmax(lb + i * V, V);
+    }
+    while (same < GEN && ga[same] == gb[same]) same++;
+    printf("| %s | %s | %d/%d | %.2e (max |logit| %.1f) | %d/%d |", name, r1_dtype_name(t), top1, CMP_T, maxd, maxl, same,
+           GEN);
+    free(la), free(lb);
+    double bytes = active_bytes(m);
+    r1_model_destroy(m);
+
+    /* (2) speed, 1 and 2 threads, best of REPS */
+    for (int th = 1; th <= 2; th++) {
+        if (r1_model_load(&m, path, th) != R1_OK) die(path);
+        double bw = r1_bench_read_bandwidth(m->pool);
+        speed best_r = {0, 0}, best_l = {0, 0}, s;
+        p->llama_set_n_threads(ctx, th, th);
+        for (int r = 0; r < REPS; r++) {
+            r1_run(m, prompt, PROMPT, GEN, NULL, NULL, &s);
+            best_r.prefill = s.prefill > best_r.prefill ? s.prefill : best_r.prefill;
+            best_r.decode = s.decode > best_r.decode ? s.decode : best_r.decode;
+            ll_run(p, ctx, V, prompt, PROMPT, GEN, false, NULL, NULL, &s);
+            best_l.prefill = s.prefill > best_l.prefill ? s.prefill : best_l.prefill;
+            best_l.decode = s.decode > best_l.decode ? s.decode : best_l.decode;
+        }
+        double roof = bw * 1e9 / bytes;
+        printf(" %d: pp %.0f vs %.0f (%.2fx), tg %.1f vs %.1f (%.2fx), roofline %.1f (%.0f%%, %.1f GB/s) |", th,
+               best_r.prefill, best_l.prefill, best_r.prefill / best_l.prefill, best_r.decode, best_l.decode,
+               best_r.decode / best_l.decode, roof, 100 * best_r.decode / roof, bw);
+        fflush(stdout);
+        r1_model_destroy(m);
+    }
+    printf(" %.0f MB/token |\n", bytes / 1e6);
+    p->llama_free(ctx);
+    p->llama_model_free(lm);
+}
+
+int main(int argc, char **argv) {
+    peer_llama p;
+    char err[512];
+    if (peer_open(&p, err, sizeof err) != 0) {
+        fprintf(stderr, "bench_llamacpp: %s\n", err);
+        return 1;
+    }
+    const char *which = argc > 1 ? argv[1] : "all";
+    static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K};
+    printf("r1 (isa %s) vs llama.cpp (npm @node-llama-cpp/linux-x64@3.22.1), same GGUF, same prompt of %d tokens, %d "
+           "decoded tokens; tok/s best of %d; r1/llama.cpp ratios\n\n",
+           r1_kernels_get()->isa, PROMPT, GEN, REPS);
+    printf("| model | weights | top-1 over %d prompt positions | max abs dlogit | greedy tokens equal | threads 1 | "
+           "threads 2 | weights read |\n|---|---|---|---|---|---|---|---|\n",
+           CMP_T);
+    for (int mi = 0; mi < 2; mi++) {
+        const char *name = mi == 0 ? "deepseek2-tiny" : "qwen2-1.5B-4L";
+        if (strcmp(which, "all") && strncmp(name, which, 2)) continue;
+        r1_config c = mi == 0 ? ds_cfg() : qwen_cfg();
+        for (int t = 0; t < 3; t++) {
+            bool want = argc <= 2;
+            for (int a = 2; a < argc; a++) want |= r1_dtype_from_name(argv[a]) == (int)types[t];
+            if (want) bench_one(&p, name, &c, types[t]);
+        }
+    }
+    return 0;
+}
