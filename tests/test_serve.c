@@ -19,6 +19,7 @@
 
 #include "io/file.h"
 #include "serve/openai.h"
+#include "tok/chat.h"
 #include "serve/serve.h"
 
 static r1_openai_err g_err;
@@ -129,13 +130,19 @@ TEST(json_strings_are_escaped_and_utf8_repaired) {
     r1_openai_buf_free(&b);
 }
 
-/* Feeds text in pieces of `step` bytes and returns the two parts. */
+static void to_bufs(void *ctx, int part, const char *s, size_t n) {
+    r1_openai_buf_put(((r1_openai_buf **)ctx)[part], s, n);
+}
+
+/* Feeds text in pieces of `step` bytes through the tok/chat stream splitter
+ * and returns the two parts. */
 static void split_in_steps(const char *text, size_t step, bool think, r1_openai_buf *r, r1_openai_buf *c) {
-    r1_openai_think t;
-    r1_openai_think_init(&t, think);
+    r1_chat_stream t;
+    r1_openai_buf *parts[2] = {r, c};
+    r1_chat_stream_init(&t, think);
     size_t n = strlen(text);
-    for (size_t i = 0; i < n; i += step) r1_openai_think_feed(&t, text + i, i + step < n ? step : n - i, r, c);
-    r1_openai_think_flush(&t, r, c);
+    for (size_t i = 0; i < n; i += step) CHECK_OK(r1_chat_stream_feed(&t, text + i, i + step < n ? step : n - i, to_bufs, parts));
+    r1_chat_stream_flush(&t, to_bufs, parts);
     r1_openai_buf_put(r, "", 0);
     r1_openai_buf_put(c, "", 0);
 }

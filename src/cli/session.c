@@ -33,14 +33,14 @@ void cli_session_close(cli_session *s) {
     *s = (cli_session){0};
 }
 
-static const char THINK_END[] = "</think>";
-
 void cli_printer_init(cli_printer *p, const r1_tok *tok, FILE *out, bool prompt_opened_think,
                       const char *const *stops, int n_stops) {
-    *p = (cli_printer){.tok = tok, .out = out, .tty = isatty(fileno(out)), .thinking = prompt_opened_think};
+    *p = (cli_printer){.tok = tok, .out = out, .tty = isatty(fileno(out))};
+    p->part = prompt_opened_think ? R1_CHAT_REASONING : R1_CHAT_ANSWER;
     r1_tok_stream_init(&p->ts, tok);
     r1_stopper_init(&p->stop, stops, n_stops);
-    if (p->thinking && p->tty) fputs("\033[2m", out);
+    r1_chat_stream_init(&p->split, prompt_opened_think);
+    if (p->part == R1_CHAT_REASONING && p->tty) fputs("\033[2m", out);
 }
 
 static void append(cli_printer *p, const char *s, size_t n) {
@@ -59,25 +59,21 @@ static void append(cli_printer *p, const char *s, size_t n) {
     p->text[p->len] = '\0';
 }
 
-/* Prints text[shown..upto). */
-static void show(cli_printer *p, size_t upto) {
-    if (upto > p->shown) fwrite(p->text + p->shown, 1, upto - p->shown, p->out);
-    p->shown = upto > p->shown ? upto : p->shown;
+/* r1_chat_stream sink: reasoning dimmed, then a blank line and the answer. */
+static void print_part(void *ctx, int part, const char *s, size_t n) {
+    cli_printer *p = ctx;
+    if (part != p->part) {
+        if (p->tty) fputs("\033[0m", p->out);
+        fputs("\n\n", p->out);
+        p->part = part;
+    }
+    fwrite(s, 1, n, p->out);
 }
 
-static void progress(cli_printer *p, bool final) {
-    if (p->thinking) {
-        char *end = p->text ? strstr(p->text + p->shown, THINK_END) : NULL;
-        if (!end) {
-            size_t hold = final ? 0 : sizeof THINK_END - 2; /* a possible "</think" prefix */
-            show(p, p->len > p->shown + hold ? p->len - hold : p->shown);
-            return;
-        }
-        show(p, (size_t)(end - p->text) + sizeof THINK_END - 1);
-        if (p->tty) fputs("\033[0m", p->out);
-        p->thinking = false;
-    }
-    show(p, p->len);
+/* Text that passed the stop filter: kept, then split and printed. */
+static void take(cli_printer *p, const char *s, size_t n) {
+    append(p, s, n);
+    if (n && r1_chat_stream_feed(&p->split, s, n, print_part, p) != R1_OK) p->err = R1_NOMEM;
 }
 
 bool cli_printer_on_token(void *ctx, int32_t tok) {
@@ -89,8 +85,7 @@ bool cli_printer_on_token(void *ctx, int32_t tok) {
         p->err = R1_NOMEM;
         return false;
     }
-    append(p, emit, en);
-    progress(p, false);
+    take(p, emit, en);
     fflush(p->out);
     return !p->stop.stopped && p->err == R1_OK;
 }
@@ -100,11 +95,11 @@ void cli_printer_finish(cli_printer *p) {
     size_t n, en;
     if (!p->stop.stopped && r1_tok_stream_flush(&p->ts, &txt, &n) == R1_OK &&
         r1_stopper_feed(&p->stop, txt, n, &emit, &en) == R1_OK)
-        append(p, emit, en);
+        take(p, emit, en);
     r1_stopper_flush(&p->stop, &emit, &en);
-    append(p, emit, en);
-    progress(p, true);
-    if (p->thinking && p->tty) fputs("\033[0m", p->out);
+    take(p, emit, en);
+    r1_chat_stream_flush(&p->split, print_part, p);
+    if (p->part == R1_CHAT_REASONING && p->tty) fputs("\033[0m", p->out);
     fputc('\n', p->out);
     fflush(p->out);
 }

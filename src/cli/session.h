@@ -23,17 +23,20 @@ r1_status cli_session_open(cli_session *s, const char *model, int threads);
 void cli_session_close(cli_session *s);
 
 /* Streams generated tokens to out: decodes them, holds back stop strings,
- * and (when the prompt opened a think block) prints the reasoning up to
- * </think> dimmed if out is a terminal. The full text is kept in `text`. */
+ * and (when the prompt opened a think block) splits reasoning from answer
+ * with tok/chat's stream splitter, printing the reasoning dimmed if out is a
+ * terminal and a blank line before the answer. The full generated text
+ * (</think> included, as chat history needs it) is kept in `text`. */
 typedef struct {
     const r1_tok *tok;
     FILE *out;
     bool tty, thinking;
     r1_tok_stream ts;
     r1_stopper stop;
+    r1_chat_stream split;
+    int part; /* the part printed last (R1_CHAT_REASONING or R1_CHAT_ANSWER) */
     char *text;
     size_t len, cap;
-    size_t shown; /* bytes of text already printed */
     r1_status err;
 } cli_printer;
 

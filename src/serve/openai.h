@@ -127,21 +127,5 @@ void r1_openai_response(r1_openai_buf *b, const r1_openai_meta *m, const r1_open
 /* GET /v1/models */
 void r1_openai_models(r1_openai_buf *b, const char *id, int64_t created);
 
-/* Routes streamed text between reasoning and content. Starting in reasoning
- * (think = true), text up to the first "</think>" is reasoning; the tag itself
- * is dropped, and whitespace right after it is skipped so content starts at
- * the answer. A tail that could be the start of "</think>" is held back until
- * the next feed, so a tag split across tokens is still found. */
-typedef struct {
-    int state; /* 0 reasoning, 1 content (skipping leading whitespace), 2 content */
-    char held[8];
-    size_t n_held;
-} r1_openai_think;
-
-void r1_openai_think_init(r1_openai_think *t, bool think);
-/* Appends the reasoning part of text to r and the content part to c. */
-void r1_openai_think_feed(r1_openai_think *t, const char *text, size_t len, r1_openai_buf *r, r1_openai_buf *c);
-/* End of generation: whatever is held belongs to the current part. */
-void r1_openai_think_flush(r1_openai_think *t, r1_openai_buf *r, r1_openai_buf *c);
 
 #endif

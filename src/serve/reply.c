@@ -1,6 +1,6 @@
 /* reply: request -> job -> text (see reply.h). Text flows, per choice:
  * ids -> r1_tok_stream (whole UTF-8 characters) -> r1_stopper (stop strings,
- * over reasoning and answer alike, as llama.cpp does) -> r1_openai_think
+ * over reasoning and answer alike, as llama.cpp does) -> r1_chat_stream
  * (reasoning_content vs content). A stop string ends the choice at once for
  * the client and asks the engine to end the sequence after its next token. */
 #include "serve/reply.h"
@@ -20,12 +20,18 @@ static const double POLL_S = 0.25;
 typedef struct {
     r1_tok_stream ts;
     r1_stopper stop;
-    r1_openai_think think;
+    r1_chat_stream think;
     r1_openai_buf reasoning, content; /* streamed: this round's delta; else all */
     int64_t n_tokens;
     const char *finish; /* set when the choice has ended for the client */
     bool finish_sent;
 } choice;
+
+/* r1_chat_stream sink: reasoning and answer text of one choice. */
+static void to_choice(void *ctx, int part, const char *s, size_t n) {
+    choice *ch = ctx;
+    r1_openai_buf_put(part == R1_CHAT_REASONING ? &ch->reasoning : &ch->content, s, n);
+}
 
 struct r1_serve_reply {
     r1_serve_ctx *c;
@@ -139,7 +145,7 @@ r1_status r1_serve_reply_create(r1_serve_reply **out, r1_serve_ctx *c, r1_openai
     for (int i = 0; i < r->req.n; i++) {
         r1_tok_stream_init(&r->ch[i].ts, c->tok);
         r1_stopper_init(&r->ch[i].stop, (const char *const *)r->req.stop, r->req.n_stop);
-        r1_openai_think_init(&r->ch[i].think, chat && r->req.think);
+        r1_chat_stream_init(&r->ch[i].think, chat && r->req.think);
     }
     r->last_write = r1_now();
     *out = r;
@@ -169,8 +175,10 @@ void r1_serve_reply_destroy(r1_serve_reply *r) {
 /* Routes text that passed the stop filter to the choice's parts. */
 static void route(r1_serve_reply *r, choice *ch, const char *text, size_t len) {
     if (!len) return;
-    if (r->req.kind == R1_OPENAI_CHAT) r1_openai_think_feed(&ch->think, text, len, &ch->reasoning, &ch->content);
-    else r1_openai_buf_put(&ch->content, text, len);
+    if (r->req.kind != R1_OPENAI_CHAT)
+        r1_openai_buf_put(&ch->content, text, len);
+    else if (r1_chat_stream_feed(&ch->think, text, len, to_choice, ch) != R1_OK)
+        ch->content.oom = true;
 }
 
 /* Text from the token stream into the stop filter; true when a stop string ended the choice. */
@@ -213,7 +221,7 @@ static bool pump(r1_serve_reply *r, double timeout_s) {
                 r1_stopper_flush(&ch->stop, &text, &len);
                 route(r, ch, text, len);
             }
-            if (r->req.kind == R1_OPENAI_CHAT) r1_openai_think_flush(&ch->think, &ch->reasoning, &ch->content);
+            if (r->req.kind == R1_OPENAI_CHAT) r1_chat_stream_flush(&ch->think, to_choice, ch);
             if (!ch->finish) ch->finish = nw->reason[i] == R1_STOP_LENGTH ? "length" : "stop";
             any = true;
         }

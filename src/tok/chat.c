@@ -100,3 +100,63 @@ void r1_chat_split(const char *text, size_t len, int prompt_opened_think, r1_cha
         out->answer = text, out->answer_len = len;
     }
 }
+
+static const char THINK_END[] = "</think>";
+enum { THINK_END_LEN = sizeof THINK_END - 1 };
+
+void r1_chat_stream_init(r1_chat_stream *t, int prompt_opened_think) {
+    *t = (r1_chat_stream){.state = prompt_opened_think ? 0 : 2};
+}
+
+/* Routes s[0..n) and returns how many trailing bytes to hold back. */
+static size_t route(r1_chat_stream *t, const char *s, size_t n, r1_chat_sink sink, void *ctx) {
+    size_t i = 0;
+    while (i < n) {
+        if (t->state == 0) {
+            const char *at = memmem(s + i, n - i, THINK_END, THINK_END_LEN);
+            if (!at) {
+                size_t hold = 0; /* longest tail that is a proper prefix of the tag */
+                for (size_t k = THINK_END_LEN - 1; k > 0 && !hold; k--)
+                    if (k <= n - i && !memcmp(s + n - k, THINK_END, k)) hold = k;
+                if (n - i > hold) sink(ctx, R1_CHAT_REASONING, s + i, n - i - hold);
+                return hold;
+            }
+            if (at > s + i) sink(ctx, R1_CHAT_REASONING, s + i, (size_t)(at - (s + i)));
+            i = (size_t)(at - s) + THINK_END_LEN;
+            t->state = 1;
+        } else if (t->state == 1) {
+            while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+            if (i < n) t->state = 2;
+        } else {
+            sink(ctx, R1_CHAT_ANSWER, s + i, n - i);
+            i = n;
+        }
+    }
+    return 0;
+}
+
+r1_status r1_chat_stream_feed(r1_chat_stream *t, const char *text, size_t len, r1_chat_sink sink, void *ctx) {
+    if (!t->n_held) {
+        size_t hold = route(t, text, len, sink, ctx);
+        memcpy(t->held, text + len - hold, hold);
+        t->n_held = hold;
+        return R1_OK;
+    }
+    /* A held tag prefix: join it with the new text (tokens are short, so the
+     * stack buffer is the usual case). */
+    char small[256], *tmp = small;
+    size_t n = t->n_held + len;
+    if (n > sizeof small && !(tmp = malloc(n))) return r1_fail(R1_NOMEM, "chat: out of memory");
+    memcpy(tmp, t->held, t->n_held);
+    memcpy(tmp + t->n_held, text, len);
+    size_t hold = route(t, tmp, n, sink, ctx);
+    memcpy(t->held, tmp + n - hold, hold);
+    t->n_held = hold;
+    if (tmp != small) free(tmp);
+    return R1_OK;
+}
+
+void r1_chat_stream_flush(r1_chat_stream *t, r1_chat_sink sink, void *ctx) {
+    if (t->state == 0 && t->n_held) sink(ctx, R1_CHAT_REASONING, t->held, t->n_held);
+    t->n_held = 0;
+}

@@ -48,4 +48,23 @@ typedef struct {
  * else everything is answer. Leading whitespace before <think> is skipped. */
 void r1_chat_split(const char *text, size_t len, int prompt_opened_think, r1_chat_split_t *out);
 
+/* The streaming form for generated text, used by the CLI and the server.
+ * Starting in reasoning (the R1 generation prompt opened <think>), text up to
+ * the first "</think>" goes to the sink as part R1_CHAT_REASONING; the tag is
+ * dropped and whitespace right after it skipped, the rest goes as
+ * R1_CHAT_ANSWER. A tail that could be the start of "</think>" is held back
+ * until the next feed, so a tag split across tokens is still found. */
+enum { R1_CHAT_REASONING = 0, R1_CHAT_ANSWER = 1 };
+typedef void (*r1_chat_sink)(void *ctx, int part, const char *s, size_t n);
+typedef struct {
+    int state; /* 0 reasoning, 1 after the tag (skipping whitespace), 2 answer */
+    char held[8];
+    size_t n_held;
+} r1_chat_stream;
+
+void r1_chat_stream_init(r1_chat_stream *t, int prompt_opened_think);
+r1_status r1_chat_stream_feed(r1_chat_stream *t, const char *text, size_t len, r1_chat_sink sink, void *ctx);
+/* End of generation: whatever is held belongs to the current part. */
+void r1_chat_stream_flush(r1_chat_stream *t, r1_chat_sink sink, void *ctx);
+
 #endif

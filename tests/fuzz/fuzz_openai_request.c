@@ -10,12 +10,17 @@
 
 #include "core/status.h"
 #include "serve/openai.h"
+#include "tok/chat.h"
 
 static void must_parse(const r1_openai_buf *b) {
     R1_ASSERT(!b->oom);
     cJSON *j = cJSON_ParseWithLength(b->data, b->len);
     R1_ASSERT(j != NULL);
     cJSON_Delete(j);
+}
+
+static void to_bufs(void *ctx, int part, const char *s, size_t n) {
+    r1_openai_buf_put(((r1_openai_buf **)ctx)[part], s, n);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -40,10 +45,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = req.text ? req.text : "";
     size_t len = req.text ? req.text_len : 0;
     r1_openai_choice ch = {.finish = "stop"};
-    r1_openai_think t;
-    r1_openai_think_init(&t, req.think);
-    for (size_t i = 0; i < len; i += 7) r1_openai_think_feed(&t, text + i, len - i < 7 ? len - i : 7, &ch.reasoning, &ch.content);
-    r1_openai_think_flush(&t, &ch.reasoning, &ch.content);
+    r1_chat_stream t;
+    r1_openai_buf *parts[2] = {&ch.reasoning, &ch.content};
+    r1_chat_stream_init(&t, req.think);
+    for (size_t i = 0; i < len; i += 7)
+        R1_ASSERT(r1_chat_stream_feed(&t, text + i, len - i < 7 ? len - i : 7, to_bufs, parts) == R1_OK);
+    r1_chat_stream_flush(&t, to_bufs, parts);
     R1_ASSERT(ch.reasoning.len + ch.content.len <= len);
     r1_openai_response(&b, &m, &ch, 1, req.think, 1, 2);
     must_parse(&b);
