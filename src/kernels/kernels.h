@@ -32,10 +32,31 @@ typedef void (*r1_gemm_nn_fn)(float *c, int64_t ldc, const float *a, int64_t a_s
                               int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1,
                               bool accumulate);
 
+/* The bf16 compute path (training with bf16 matmuls): both operands are
+ * rounded to bf16 (nearest even) and their products summed in f32. The forward
+ * product takes operands already rounded and stored as bf16:
+ *   y[i*ldy + j] = sum_k x[i*K + k] * w[j*K + k]   (x [N, K], w [M, K] bf16)
+ * for i < N, m0 <= j < m1. With AVX512-BF16 this is vdpbf16ps (pairs of k per
+ * f32 lane); elsewhere both are widened to f32 (exact) and FMA'd. */
+typedef void (*r1_matmul_bb_fn)(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w, int64_t K,
+                                int64_t m0, int64_t m1);
+
+/* AdamW over n elements (torch.optim.AdamW's update, decoupled decay):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  p -= lr (wd p + (m/c1) / (sqrt(v/c2) + eps))
+ * with c1 = 1 - b1^t, c2 = 1 - b2^t; then g = 0 and, if pb != NULL, pb = bf16(p).
+ * Every ISA performs the same IEEE operations in the same order (no FMA), so
+ * the result is bit-identical to the scalar oracle. */
+typedef void (*r1_adamw_fn)(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float lr, float b1,
+                            float b2, float eps, float wd, float c1, float c2);
+
 typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */
     r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype */
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
+    r1_gemm_nn_fn gemm_nn_bb;         /* gemm_nn with a and b rounded to bf16 (f32 sums) */
+    r1_matmul_bb_fn matmul_bb;        /* bf16 x bf16 -> f32 forward product */
+    r1_adamw_fn adamw;
+    void (*to_bf16)(uint16_t *dst, const float *src, int64_t n); /* round to nearest even, NaN kept quiet */
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);
