@@ -53,12 +53,13 @@ static double macs_per_token(const r1_config *c) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, steps = 5, torch = 1, netlib = 0;
+    int threads = 2, steps = 5, torch = 1, netlib = 0, bf16 = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
         else if (!strcmp(argv[i], "--netlib")) netlib = 1;
+        else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
     }
     r1_config c;
     if (r1_config_load(&c, "bench/bench_train.json") != R1_OK) {
@@ -70,6 +71,7 @@ int main(int argc, char **argv) {
     r1_train_opts o;
     r1_train_opts_default(&o);
     o.B = 8, o.T = 128;
+    o.bf16 = bf16;
     if (r1_model_create_random(&m, &c, R1_DT_F32, 1, threads) != R1_OK || r1_train_create(&t, m, &o) != R1_OK) {
         fprintf(stderr, "bench_train: %s\n", r1_errmsg());
         return 1;
@@ -104,7 +106,8 @@ int main(int argc, char **argv) {
            c.model_type, (double)total / 1e6, (double)active / 1e6, (long long)o.B, (long long)o.T, threads,
            r1_kernels_get()->isa);
     double r1_tps = (double)N / med;
-    printf("r1 f32:      %8.1f tok/s %8.1f ms/step (forward %.1f ms) %6.1f GFLOP/s  loss %.4f\n", r1_tps, 1e3 * med,
+    printf("%s %8.1f tok/s %8.1f ms/step (forward %.1f ms) %6.1f GFLOP/s  loss %.4f\n",
+           bf16 ? "r1 bf16:    " : "r1 f32:     ", r1_tps, 1e3 * med,
            1e3 * fwd_s / steps, flops / med / 1e9, L.loss);
     printf("             best %.1f ms/step, CPU time %.1f ms/step (median, all threads)\n", 1e3 * dt[1],
            1e3 * ct[1 + steps / 2]);

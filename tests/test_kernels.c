@@ -529,7 +529,7 @@ TEST(adamw_matches_ref_bits) {
                 memcpy(p[s], p0, sizeof p0), memcpy(g[s], g0, sizeof g0), memcpy(m[s], m0, sizeof m0),
                     memcpy(v[s], v0, sizeof v0);
                 const r1_kernels *k = s ? r1_kernels_ref() : tabs[ti];
-                k->adamw(p[s], g[s], m[s], v[s], withb ? pb[s] : NULL, n, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f);
+                k->adamw(p[s], g[s], m[s], v[s], withb ? pb[s] : NULL, n, withb ? 0.7f : 1.0f, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f);
             }
             CHECK(same_bits(p[0], p[1], n) && same_bits(m[0], m[1], n) && same_bits(v[0], v[1], n));
             CHECK(same_bits(g[0], g[1], n) && g[0][0] == 0.0f && g[0][n - 1] == 0.0f);

@@ -43,11 +43,12 @@ typedef void (*r1_matmul_bb_fn)(float *y, int64_t ldy, const uint16_t *x, int64_
 
 /* AdamW over n elements (torch.optim.AdamW's update, decoupled decay):
  *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  p -= lr (wd p + (m/c1) / (sqrt(v/c2) + eps))
- * with c1 = 1 - b1^t, c2 = 1 - b2^t; then g = 0 and, if pb != NULL, pb = bf16(p).
+ * with g first scaled by gs (gradient clipping; 1 is exact), c1 = 1 - b1^t,
+ * c2 = 1 - b2^t; then g = 0 and, if pb != NULL, pb = bf16(p).
  * Every ISA performs the same IEEE operations in the same order (no FMA), so
  * the result is bit-identical to the scalar oracle. */
-typedef void (*r1_adamw_fn)(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float lr, float b1,
-                            float b2, float eps, float wd, float c1, float c2);
+typedef void (*r1_adamw_fn)(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr,
+                            float b1, float b2, float eps, float wd, float c1, float c2);
 
 typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */

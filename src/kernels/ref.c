@@ -88,11 +88,12 @@ static void k_matmul_bf16_bf16_ref(float *y, int64_t ldy, const uint16_t *x, int
         }
 }
 
-static void k_adamw_ref(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float lr, float b1, float b2,
-                        float eps, float wd, float c1, float c2) {
+static void k_adamw_ref(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr, float b1,
+                        float b2, float eps, float wd, float c1, float c2) {
     for (int64_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        float gi = g[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         float upd = (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
         p[i] -= lr * (wd * p[i] + upd);
         g[i] = 0.0f;

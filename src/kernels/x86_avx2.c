@@ -234,14 +234,14 @@ static void k_matmul_bf16_bf16_avx2(float *y, int64_t ldy, const uint16_t *x, in
 }
 
 /* AdamW, the oracle's operations in its order (mul and add, no FMA). */
-static void k_adamw_avx2(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float lr, float b1, float b2,
-                         float eps, float wd, float c1, float c2) {
+static void k_adamw_avx2(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr, float b1,
+                         float b2, float eps, float wd, float c1, float c2) {
     __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
     __m256 vb1c = _mm256_set1_ps(1.0f - b1), vb2c = _mm256_set1_ps(1.0f - b2), veps = _mm256_set1_ps(eps);
-    __m256 vlr = _mm256_set1_ps(lr), vwd = _mm256_set1_ps(wd);
+    __m256 vlr = _mm256_set1_ps(lr), vwd = _mm256_set1_ps(wd), vgs = _mm256_set1_ps(gs);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        __m256 gv = _mm256_loadu_ps(g + i), pv = _mm256_loadu_ps(p + i);
+        __m256 gv = _mm256_mul_ps(_mm256_loadu_ps(g + i), vgs), pv = _mm256_loadu_ps(p + i);
         __m256 mv = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gv));
         __m256 vv = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(vb2c, gv), gv));
         __m256 upd = _mm256_div_ps(_mm256_div_ps(mv, vc1), _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vv, vc2)), veps));
@@ -257,8 +257,9 @@ static void k_adamw_avx2(float *p, float *g, float *m, float *v, uint16_t *pb, i
         }
     }
     for (; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        float gi = g[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
         float upd = (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
         p[i] -= lr * (wd * p[i] + upd);
         g[i] = 0.0f;

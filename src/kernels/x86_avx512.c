@@ -453,14 +453,14 @@ static void k_matmul_bf16_bf16_avx512(float *y, int64_t ldy, const uint16_t *x, 
 }
 
 /* AdamW, the oracle's operations in its order (mul and add, no FMA). */
-static void k_adamw_avx512(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float lr, float b1,
-                           float b2, float eps, float wd, float c1, float c2) {
+static void k_adamw_avx512(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr,
+                           float b1, float b2, float eps, float wd, float c1, float c2) {
     __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2), vc1 = _mm512_set1_ps(c1), vc2 = _mm512_set1_ps(c2);
     __m512 vb1c = _mm512_set1_ps(1.0f - b1), vb2c = _mm512_set1_ps(1.0f - b2), veps = _mm512_set1_ps(eps);
-    __m512 vlr = _mm512_set1_ps(lr), vwd = _mm512_set1_ps(wd);
+    __m512 vlr = _mm512_set1_ps(lr), vwd = _mm512_set1_ps(wd), vgs = _mm512_set1_ps(gs);
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 mk = lanes(n - i);
-        __m512 gv = _mm512_maskz_loadu_ps(mk, g + i), pv = _mm512_maskz_loadu_ps(mk, p + i);
+        __m512 gv = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, g + i), vgs), pv = _mm512_maskz_loadu_ps(mk, p + i);
         __m512 mv = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(mk, m + i)), _mm512_mul_ps(vb1c, gv));
         __m512 vv = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(mk, v + i)),
                                   _mm512_mul_ps(_mm512_mul_ps(vb2c, gv), gv));

@@ -258,13 +258,13 @@ void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_sa
     const r1_config *c = t->c;
     int64_t N = t->N, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, W = R + c->Dr, T = t->T;
     if (c->Rq > 0) {
-        r1_matmul(t->pool, s->qa, x, N, &L->q_a);
+        r1_tmm(t, s->qa, x, N, &L->q_a);
         r1_rmsnorm_train_forward(s->qan, s->qa_rstd, s->qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
-        r1_matmul(t->pool, s->q, s->qan, N, &L->q_b);
+        r1_tmm(t, s->q, s->qan, N, &L->q_b);
     } else {
-        r1_matmul(t->pool, s->q, x, N, &L->q);
+        r1_tmm(t, s->q, x, N, &L->q);
     }
-    r1_matmul(t->pool, s->kva, x, N, &L->kv_a);
+    r1_tmm(t, s->kva, x, N, &L->kv_a);
     for (int64_t i = 0; i < N; i++) {
         const float *cs = t->cs + (i % T) * c->Dr;
         r1_rmsnorm_train_forward(s->ckv + i * R, s->kv_rstd + i, s->kva + i * W, L->kv_a_norm.data, 1, R, MLA_LORA_EPS);
@@ -272,10 +272,10 @@ void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_sa
         r1_rope_apply(t->rope, s->kpe + i * c->Dr, cs);
         for (int64_t h = 0; h < H; h++) r1_rope_apply(t->rope, s->q + i * H * qk + h * qk + c->Dn, cs);
     }
-    r1_matmul(t->pool, s->kvd, s->ckv, N, &L->kv_b);
+    r1_tmm(t, s->kvd, s->ckv, N, &L->kv_b);
     mla_train_job j = {.t = t, .s = s};
     r1_pool_for(t->pool, t->B * H, 1, mla_train_attend, &j);
-    r1_matmul(t->pool, y, s->o, N, &L->o);
+    r1_tmm(t, y, s->o, N, &L->o);
 }
 
 static void mla_train_attend_bwd(void *p, int64_t lo, int64_t hi, int ith) {
@@ -328,16 +328,16 @@ void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     R1_ASSERT(dout && j.dq && j.dkvd && j.dkpe_h && j.scratch && dkva && dckv);
     j.dout = dout;
 
-    r1_matmul_tn(pool, G->o.data, dy, s->o, N, D, H * c->Dv);
-    r1_matmul_nn(pool, dout, dy, L->o.data, N, D, H * c->Dv, false);
+    r1_tmm_dw(t, G->o.data, dy, s->o, N, D, H * c->Dv);
+    r1_tmm_dx(t, dout, dy, L->o.data, N, D, H * c->Dv, false);
     memset(j.dq, 0, (size_t)(N * H * qk) * sizeof(float));
     memset(j.dkvd, 0, (size_t)(N * kvw) * sizeof(float));
     memset(j.dkpe_h, 0, (size_t)(N * H * Dr) * sizeof(float));
     r1_pool_for(pool, t->B * H, 1, mla_train_attend_bwd, &j);
 
     /* latent: kv_b, then kv_a_layernorm; rope key: sum over heads, un-rotate */
-    r1_matmul_tn(pool, G->kv_b.data, j.dkvd, s->ckv, N, kvw, R);
-    r1_matmul_nn(pool, dckv, j.dkvd, L->kv_b.data, N, kvw, R, false);
+    r1_tmm_dw(t, G->kv_b.data, j.dkvd, s->ckv, N, kvw, R);
+    r1_tmm_dx(t, dckv, j.dkvd, L->kv_b.data, N, kvw, R, false);
     memset(dkva, 0, (size_t)(N * W) * sizeof(float));
     for (int64_t i = 0; i < N; i++) {
         const float *cs = t->cs + (i % T) * Dr;
@@ -349,21 +349,21 @@ void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
         r1_rope_apply_inv(t->rope, dpe, cs);
         for (int64_t h = 0; h < H; h++) r1_rope_apply_inv(t->rope, j.dq + i * H * qk + h * qk + c->Dn, cs);
     }
-    r1_matmul_tn(pool, G->kv_a.data, dkva, x, N, W, D);
-    r1_matmul_nn(pool, dx, dkva, L->kv_a.data, N, W, D, false);
+    r1_tmm_dw(t, G->kv_a.data, dkva, x, N, W, D);
+    r1_tmm_dx(t, dx, dkva, L->kv_a.data, N, W, D, false);
 
     if (c->Rq > 0) {
         float *dqan = r1_arena_floats(t->ws, N * c->Rq), *dqa = r1_arena_floats(t->ws, N * c->Rq);
         R1_ASSERT(dqan && dqa);
-        r1_matmul_tn(pool, G->q_b.data, j.dq, s->qan, N, H * qk, c->Rq);
-        r1_matmul_nn(pool, dqan, j.dq, L->q_b.data, N, H * qk, c->Rq, false);
+        r1_tmm_dw(t, G->q_b.data, j.dq, s->qan, N, H * qk, c->Rq);
+        r1_tmm_dx(t, dqan, j.dq, L->q_b.data, N, H * qk, c->Rq, false);
         memset(dqa, 0, (size_t)(N * c->Rq) * sizeof(float));
         r1_rmsnorm_backward(dqa, G->q_a_norm.data, dqan, s->qa, s->qa_rstd, L->q_a_norm.data, N, c->Rq);
-        r1_matmul_tn(pool, G->q_a.data, dqa, x, N, c->Rq, D);
-        r1_matmul_nn(pool, dx, dqa, L->q_a.data, N, c->Rq, D, true);
+        r1_tmm_dw(t, G->q_a.data, dqa, x, N, c->Rq, D);
+        r1_tmm_dx(t, dx, dqa, L->q_a.data, N, c->Rq, D, true);
     } else {
-        r1_matmul_tn(pool, G->q.data, j.dq, x, N, H * qk, D);
-        r1_matmul_nn(pool, dx, j.dq, L->q.data, N, H * qk, D, true);
+        r1_tmm_dw(t, G->q.data, j.dq, x, N, H * qk, D);
+        r1_tmm_dx(t, dx, j.dq, L->q.data, N, H * qk, D, true);
     }
     t->ws->used = mark;
 }

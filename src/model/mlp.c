@@ -23,22 +23,22 @@ void r1_swiglu_saved_bind(r1_swiglu_saved *s, r1_carve *cv, int64_t N, int64_t F
     s->a = r1_carve_f(cv, N * F);
 }
 
-void r1_swiglu_train_forward(r1_pool *pool, float *y, float *g, float *u, float *a, const float *x, int64_t N,
+void r1_swiglu_train_forward(const r1_tctx *t, float *y, float *g, float *u, float *a, const float *x, int64_t N,
                              const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down) {
     int64_t F = gate->shape[0];
-    r1_matmul(pool, g, x, N, gate);
-    r1_matmul(pool, u, x, N, up);
+    r1_tmm(t, g, x, N, gate);
+    r1_tmm(t, u, x, N, up);
     for (int64_t i = 0; i < N * F; i++) a[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-    r1_matmul(pool, y, a, N, down);
+    r1_tmm(t, y, a, N, down);
 }
 
 /* a = silu(g) u:  du = da silu(g),  dg = da u sig(g) (1 + g (1 - sig(g))). */
-void r1_swiglu_backward(r1_pool *pool, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
+void r1_swiglu_backward(const r1_tctx *t, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
                         const float *dy, const float *x, const float *g, const float *u, const float *a, float *da,
                         int64_t N, const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down) {
     int64_t F = gate->shape[0], D = gate->shape[1];
-    r1_matmul_tn(pool, ddown, dy, a, N, D, F);
-    r1_matmul_nn(pool, da, dy, down->data, N, D, F, false);
+    r1_tmm_dw(t, ddown, dy, a, N, D, F);
+    r1_tmm_dx(t, da, dy, down->data, N, D, F, false);
     /* da becomes dg; the du half goes to the spare a-sized region after it */
     float *du = da + N * F;
     for (int64_t i = 0; i < N * F; i++) {
@@ -46,8 +46,8 @@ void r1_swiglu_backward(r1_pool *pool, float *dx, bool accumulate, float *dgate,
         du[i] = da[i] * g[i] * sg;
         da[i] = da[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
     }
-    r1_matmul_tn(pool, dgate, da, x, N, F, D);
-    r1_matmul_tn(pool, dup, du, x, N, F, D);
-    r1_matmul_nn(pool, dx, da, gate->data, N, F, D, accumulate);
-    r1_matmul_nn(pool, dx, du, up->data, N, F, D, true);
+    r1_tmm_dw(t, dgate, da, x, N, F, D);
+    r1_tmm_dw(t, dup, du, x, N, F, D);
+    r1_tmm_dx(t, dx, da, gate->data, N, F, D, accumulate);
+    r1_tmm_dx(t, dx, du, up->data, N, F, D, true);
 }
