@@ -58,6 +58,11 @@ typedef struct {
     r1_matmul_bb_fn matmul_bb;        /* bf16 x bf16 -> f32 forward product */
     r1_adamw_fn adamw;
     void (*to_bf16)(uint16_t *dst, const float *src, int64_t n); /* round to nearest even, NaN kept quiet */
+    /* Softmax pieces of the loss rows (f32 exp within 2 ulp of expf):
+     *   lse: max + log(sum_i exp(z_i - max)), the sum in double (z finite, n >= 1)
+     *   exp_scale: z_i = s * exp(z_i - shift) in place */
+    double (*lse)(const float *z, int64_t n);
+    void (*exp_scale)(float *z, int64_t n, float shift, float s);
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);

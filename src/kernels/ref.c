@@ -105,6 +105,18 @@ static void k_to_bf16_ref(uint16_t *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i++) dst[i] = r1_f32_to_bf16(src[i]);
 }
 
+static double k_lse_ref(const float *z, int64_t n) {
+    float mx = z[0];
+    for (int64_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)expf(z[i] - mx);
+    return (double)mx + log(s);
+}
+
+static void k_exp_scale_ref(float *z, int64_t n, float shift, float s) {
+    for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
+}
+
 static float k_dot_f32_ref(const float *a, const float *b, int64_t n) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -128,6 +140,8 @@ const r1_kernels r1_kernels_table_ref = {
     .matmul_bb = k_matmul_bf16_bf16_ref,
     .adamw = k_adamw_ref,
     .to_bf16 = k_to_bf16_ref,
+    .lse = k_lse_ref,
+    .exp_scale = k_exp_scale_ref,
     .dot = k_dot_f32_ref,
     .axpy = k_axpy_f32_ref,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},

@@ -276,6 +276,19 @@ static void k_to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
     for (; i < n; i++) dst[i] = r1_f32_to_bf16(src[i]);
 }
 
+/* The loss's softmax pieces stay scalar on AVX2 (as the oracle). */
+static double k_lse_avx2(const float *z, int64_t n) {
+    float mx = z[0];
+    for (int64_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)expf(z[i] - mx);
+    return (double)mx + log(s);
+}
+
+static void k_exp_scale_avx2(float *z, int64_t n, float shift, float s) {
+    for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
+}
+
 static float k_dot_f32_avx2(const float *a, const float *b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
@@ -322,6 +335,8 @@ const r1_kernels r1_kernels_table_avx2 = {
     .matmul_bb = k_matmul_bf16_bf16_avx2,
     .adamw = k_adamw_avx2,
     .to_bf16 = k_to_bf16_avx2,
+    .lse = k_lse_avx2,
+    .exp_scale = k_exp_scale_avx2,
     .dot = k_dot_f32_avx2,
     .axpy = k_axpy_f32_avx2,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},
