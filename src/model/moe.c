@@ -294,8 +294,8 @@ size_t r1_train_layers_ws(const r1_config *c, int64_t B, int64_t T, int nth) {
     int64_t N = B * T, D = c->D, H = c->H, attn, ffn;
     if (r1_config_is_mla(c)) {
         int64_t qk = c->Dn + c->Dr;
-        attn = N * H * c->Dv + N * H * qk + N * H * (c->Dn + c->Dv) + N * H * c->Dr + nth * (T + 16) +
-               N * (c->Rkv + c->Dr) + N * c->Rkv + 2 * N * c->Rq;
+        attn = N * H * c->Dv + N * H * qk + N * H * (c->Dn + c->Dv) + N * H * c->Dr +
+               nth * (T * T + T * (3 * qk + 2 * c->Dv) + 16) + N * (c->Rkv + c->Dr) + N * c->Rkv + 2 * N * c->Rq;
     } else {
         attn = 2 * N * H * c->head_dim + 2 * N * c->Hkv * c->head_dim + nth * (T + 16);
     }
