@@ -103,6 +103,14 @@ void r1_rmsnorm_train_forward(float *y, float *rstd, const float *x, const float
 void r1_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *rstd, const float *w,
                          int64_t N, int64_t D);
 
+/* The same two split over the pool: rows of y/dx across threads; dw by
+ * columns, each summed over rows in order, so the bits do not depend on the
+ * thread count. */
+void r1_rmsnorm_train_forward_mt(r1_pool *pool, float *y, float *rstd, const float *x, const float *w, int64_t N,
+                                 int64_t D, float eps);
+void r1_rmsnorm_backward_mt(r1_pool *pool, float *dx, float *dw, const float *dy, const float *x, const float *rstd,
+                            const float *w, int64_t N, int64_t D);
+
 /* SwiGLU: saved g, u (pre-activation) and a = silu(g) * u, each [n, F]. */
 typedef struct {
     float *g, *u, *a;

@@ -304,13 +304,13 @@ static void block_forward(r1_train *t, const r1_layer_weights *L, block_saved *s
     size_t mark = t->ws.used;
     float *y = r1_arena_floats(&t->ws, N * D);
     R1_ASSERT(y);
-    r1_rmsnorm_train_forward(s->xn1, s->rstd1, xin, L->attn_norm.data, N, D, c->rms_eps);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, s->xn1, s->rstd1, xin, L->attn_norm.data, N, D, c->rms_eps);
     if (r1_config_is_mla(c))
         r1_mla_train_forward(&t->tc, L, &s->mla, y, s->xn1);
     else
         r1_gqa_train_forward(&t->tc, L, &s->gqa, y, s->xn1);
     add3(s->xmid, xin, y, N * D);
-    r1_rmsnorm_train_forward(s->xn2, s->rstd2, s->xmid, L->ffn_norm.data, N, D, c->rms_eps);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, s->xn2, s->rstd2, s->xmid, L->ffn_norm.data, N, D, c->rms_eps);
     if (r1_config_layer_is_moe(c, l))
         r1_moe_train_forward(&t->tc, L, &s->moe, y, s->xn2, load_of(t, l));
     else
@@ -335,12 +335,12 @@ static void block_backward(r1_train *t, const r1_layer_weights *L, r1_layer_weig
         r1_swiglu_backward(&t->tc, dxn, false, G->gate.data, G->up.data, G->down.data, dres, s->xn2, s->ffn.g,
                            s->ffn.u, s->ffn.a, da, N, &L->gate, &L->up, &L->down);
     }
-    r1_rmsnorm_backward(dres, G->ffn_norm.data, dxn, s->xmid, s->rstd2, L->ffn_norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, dres, G->ffn_norm.data, dxn, s->xmid, s->rstd2, L->ffn_norm.data, N, D);
     if (r1_config_is_mla(c))
         r1_mla_backward(&t->tc, L, G, &s->mla, dxn, dres, s->xn1);
     else
         r1_gqa_backward(&t->tc, L, G, &s->gqa, dxn, dres, s->xn1);
-    r1_rmsnorm_backward(dres, G->attn_norm.data, dxn, xin, s->rstd1, L->attn_norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, dres, G->attn_norm.data, dxn, xin, s->rstd1, L->attn_norm.data, N, D);
     t->ws.used = mark;
 }
 
@@ -401,7 +401,7 @@ r1_status r1_train_forward(r1_train *t, const r1_train_batch *b, float *logp, r1
 
     for (int64_t i = 0; i < N; i++) r1_embed_row(t->x[0] + i * D, &t->m->w.embed, t->tok[i]);
     for (int64_t l = 0; l < c->n_layers; l++) block_forward(t, &t->m->w.layers[l], &t->blk[l], l, t->x[l + 1], t->x[l]);
-    r1_rmsnorm_train_forward(t->xf, t->rstdf, t->x[c->n_layers], t->m->w.norm.data, N, D, c->rms_eps);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, t->xf, t->rstdf, t->x[c->n_layers], t->m->w.norm.data, N, D, c->rms_eps);
     r1_tmm(&t->tc, t->logits, t->xf, N, &t->m->w.lm_head);
     r1_loss_logprobs(t->tc.pool, t->logits, t->tgt, N, V, t->lse, t->logp);
 
@@ -462,7 +462,7 @@ void r1_train_backward(r1_train *t, const float *dlogp) {
     r1_tmm_dx(&t->tc, t->dxf, t->logits, t->m->w.lm_head.data, N, V, D, false);
     if (t->run_mtp) mtp_backward(t, g);
     memset(t->dres, 0, (size_t)(N * D) * sizeof(float));
-    r1_rmsnorm_backward(t->dres, t->g.norm.data, t->dxf, t->x[c->n_layers], t->rstdf, t->m->w.norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, t->dres, t->g.norm.data, t->dxf, t->x[c->n_layers], t->rstdf, t->m->w.norm.data, N, D);
     for (int64_t l = c->n_layers - 1; l >= 0; l--)
         block_backward(t, &t->m->w.layers[l], &t->g.layers[l], &t->blk[l], l, t->dres, t->x[l]);
     float *demb = t->g.embed.data;
