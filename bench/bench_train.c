@@ -133,13 +133,15 @@ int main(int argc, char **argv) {
         FILE *p = popen(cmd, "r");
         if (!p) continue;
         char line[256];
-        double tps = 0;
+        double tps = 0, ms = 0, best = 0, cpu = 0;
         while (fgets(line, sizeof line, p))
-            if (sscanf(line, "torch %*s %lf tok/s", &tps) == 1) break;
+            if (sscanf(line, "torch %*s %lf tok/s %lf ms/step best %lf ms cpu %lf", &tps, &ms, &best, &cpu) >= 1) break;
         pclose(p);
         if (tps > 0)
-            printf("%-24s %8.1f tok/s %8.1f ms/step %6.1f GFLOP/s  r1 = %.2fx\n", runs[r].label, tps, 1e3 * (double)N / tps,
-                   flops * tps / (double)N / 1e9, r1_tps / tps);
+            printf("%-24s %8.1f tok/s %8.1f ms/step %6.1f GFLOP/s  r1 = %.2fx\n"
+                   "             best %.1f ms/step (r1 = %.2fx), CPU time %.1f ms/step (r1 = %.2fx)\n",
+                   runs[r].label, tps, 1e3 * (double)N / tps, flops * tps / (double)N / 1e9, r1_tps / tps, best,
+                   best / (1e3 * dt[1]), cpu, cpu / (1e3 * ct[1 + steps / 2]));
         else
             printf("%-24s (no result: is python3-torch installed?)\n", runs[r].label);
         fflush(stdout);
