@@ -23,6 +23,14 @@ static double now_s(void) {
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* CPU seconds of the whole process (all threads): on a shared machine the
+ * wall clock includes time the threads were descheduled; CPU time does not. */
+static double cpu_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int cmp_d(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
     return x < y ? -1 : x > y;
@@ -45,12 +53,13 @@ static double macs_per_token(const r1_config *c) {
 }
 
 int main(int argc, char **argv) {
-    int threads = 2, steps = 5, torch = 1, netlib = 0;
+    int threads = 2, steps = 5, torch = 1, netlib = 0, bf16 = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--threads") && i + 1 < argc) threads = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--steps") && i + 1 < argc) steps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--no-torch")) torch = 0;
         else if (!strcmp(argv[i], "--netlib")) netlib = 1;
+        else if (!strcmp(argv[i], "--bf16")) bf16 = 1;
     }
     r1_config c;
     if (r1_config_load(&c, "bench/bench_train.json") != R1_OK) {
@@ -62,6 +71,7 @@ int main(int argc, char **argv) {
     r1_train_opts o;
     r1_train_opts_default(&o);
     o.B = 8, o.T = 128;
+    o.bf16 = bf16;
     if (r1_model_create_random(&m, &c, R1_DT_F32, 1, threads) != R1_OK || r1_train_create(&t, m, &o) != R1_OK) {
         fprintf(stderr, "bench_train: %s\n", r1_errmsg());
         return 1;
@@ -74,19 +84,21 @@ int main(int argc, char **argv) {
     for (int64_t i = 0; i < N; i++) tok[i] = (int32_t)r1_rng_below(&rng, (uint64_t)c.vocab);
     for (int64_t i = 0; i < N; i++) tgt[i] = (i + 1) % o.T ? tok[i + 1] : (int32_t)r1_rng_below(&rng, (uint64_t)c.vocab);
     r1_train_batch b = {tok, tgt, NULL};
-    double *dt = malloc((size_t)(steps + 1) * sizeof *dt), fwd_s = 0;
+    double *dt = malloc((size_t)(steps + 1) * sizeof *dt), *ct = malloc((size_t)(steps + 1) * sizeof *ct), fwd_s = 0;
     r1_train_loss L = {0};
     for (int s = 0; s <= steps; s++) {
-        double t0 = now_s();
+        double t0 = now_s(), c0 = cpu_s();
         if (r1_train_forward(t, &b, NULL, &L) != R1_OK) return 1;
         if (getenv("R1_BENCH_VERBOSE")) fprintf(stderr, "step %d loss %.6f\n", s, L.loss);
         double t1 = now_s();
         r1_train_backward(t, NULL);
         r1_train_step(t, NULL);
         dt[s] = now_s() - t0;
+        ct[s] = cpu_s() - c0;
         if (s) fwd_s += t1 - t0;
     }
     qsort(dt + 1, (size_t)steps, sizeof *dt, cmp_d);
+    qsort(ct + 1, (size_t)steps, sizeof *ct, cmp_d);
     double med = dt[1 + steps / 2];
     double attn = 2.0 * (double)c.n_layers * (double)c.H * (double)(c.Dn + c.Dr + c.Dv) * (double)o.T * (double)(o.T + 1) / 2.0 * (double)o.B;
     double flops = 6.0 * macs_per_token(&c) * (double)N + 3.0 * attn;
@@ -94,8 +106,11 @@ int main(int argc, char **argv) {
            c.model_type, (double)total / 1e6, (double)active / 1e6, (long long)o.B, (long long)o.T, threads,
            r1_kernels_get()->isa);
     double r1_tps = (double)N / med;
-    printf("r1 f32:      %8.1f tok/s %8.1f ms/step (forward %.1f ms) %6.1f GFLOP/s  loss %.4f\n", r1_tps, 1e3 * med,
+    printf("%s %8.1f tok/s %8.1f ms/step (forward %.1f ms) %6.1f GFLOP/s  loss %.4f\n",
+           bf16 ? "r1 bf16:    " : "r1 f32:     ", r1_tps, 1e3 * med,
            1e3 * fwd_s / steps, flops / med / 1e9, L.loss);
+    printf("             best %.1f ms/step, CPU time %.1f ms/step (median, all threads)\n", 1e3 * dt[1],
+           1e3 * ct[1 + steps / 2]);
     fflush(stdout);
     r1_train_destroy(t);
     r1_model_destroy(m);
@@ -118,18 +133,21 @@ int main(int argc, char **argv) {
         FILE *p = popen(cmd, "r");
         if (!p) continue;
         char line[256];
-        double tps = 0;
+        double tps = 0, ms = 0, best = 0, cpu = 0;
         while (fgets(line, sizeof line, p))
-            if (sscanf(line, "torch %*s %lf tok/s", &tps) == 1) break;
+            if (sscanf(line, "torch %*s %lf tok/s %lf ms/step best %lf ms cpu %lf", &tps, &ms, &best, &cpu) >= 1) break;
         pclose(p);
         if (tps > 0)
-            printf("%-24s %8.1f tok/s %8.1f ms/step %6.1f GFLOP/s  r1 = %.2fx\n", runs[r].label, tps, 1e3 * (double)N / tps,
-                   flops * tps / (double)N / 1e9, r1_tps / tps);
+            printf("%-24s %8.1f tok/s %8.1f ms/step %6.1f GFLOP/s  r1 = %.2fx\n"
+                   "             best %.1f ms/step (r1 = %.2fx), CPU time %.1f ms/step (r1 = %.2fx)\n",
+                   runs[r].label, tps, 1e3 * (double)N / tps, flops * tps / (double)N / 1e9, r1_tps / tps, best,
+                   best / (1e3 * dt[1]), cpu, cpu / (1e3 * ct[1 + steps / 2]));
         else
             printf("%-24s (no result: is python3-torch installed?)\n", runs[r].label);
         fflush(stdout);
     }
     free(dt);
+    free(ct);
     free(tok);
     free(tgt);
     return 0;

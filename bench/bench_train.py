@@ -5,7 +5,8 @@ per-expert index gather/index_add, shared expert). Modes: fp32, and bf16 torch.a
 
     /usr/bin/python3 bench/bench_train.py --threads 2 --batch 8 --seq 128 --steps 5 [--modes fp32,bf16]
 
-Prints one line per mode: "torch <mode>: <tokens/s> tok/s <ms> ms/step". Debian's torch links the
+Prints one line per mode: "torch <mode>: <tokens/s> tok/s <ms> ms/step best <ms> ms cpu <ms> ms/step" (median
+wall time, best wall time, median process CPU time of all threads). Debian's torch links the
 BLAS selected by update-alternatives; run with LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/
 openblas-openmp for OpenBLAS fp32 (bench_train.c does both).
 """
@@ -134,9 +135,9 @@ def main():
     ids, tgt = seq[:, :-1], seq[:, 1:]
     cos, sin = rope_tables(a.seq, cfg["qk_rope_head_dim"], cfg["rope_theta"])
     for mode in a.modes.split(","):
-        times = []
+        times, cpu = [], []
         for step in range(a.steps + 1):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             opt.zero_grad(set_to_none=True)
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=(mode == "bf16")):
                 loss = forward(cfg, P, ids, tgt, cos, sin)
@@ -145,9 +146,10 @@ def main():
             opt.step()
             if step:  # the first step warms up allocators and oneDNN kernels
                 times.append(time.perf_counter() - t0)
-        med = sorted(times)[len(times) // 2]
-        print(f"torch {mode}: {a.batch * a.seq / med:.1f} tok/s {1000 * med:.1f} ms/step loss {loss.item():.4f}",
-              flush=True)
+                cpu.append(time.process_time() - c0)
+        med, cmed = sorted(times)[len(times) // 2], sorted(cpu)[len(cpu) // 2]
+        print(f"torch {mode}: {a.batch * a.seq / med:.1f} tok/s {1000 * med:.1f} ms/step best {1000 * min(times):.1f} ms "
+              f"cpu {1000 * cmed:.1f} ms/step loss {loss.item():.4f}", flush=True)
 
 
 if __name__ == "__main__":

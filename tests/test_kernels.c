@@ -23,6 +23,7 @@
 #include "core/threads.h"
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
+#include "kernels/tables.h" /* the AVX-512 table without BF16 instructions, tested too */
 
 static const int64_t NS[] = {1, 2, 3, 5, 17};
 static const int64_t MS[] = {1, 7, 16, 33, 100};
@@ -397,6 +398,180 @@ TEST(isa_selection) {
            cpu->avx512_vnni, r1_kernels_get()->isa);
 }
 
+/* Tables with bf16 products to test: every SIMD table, plus AVX-512 without
+ * the BF16 instructions (the widening fallback) where AVX-512 exists. */
+static int bf16_tables(const r1_kernels *out[6]) {
+    int n = simd_tables(out);
+#if defined(__x86_64__)
+    if (r1_kernels_avx512() && r1_kernels_avx512() != &r1_kernels_table_avx512) out[n++] = &r1_kernels_table_avx512;
+#endif
+    out[n] = NULL;
+    return n;
+}
+
+/* gemm_nn_bb in both training layouts (dx = dy w, dw += dy^T x) against the
+ * bf16 oracle: the operands are rounded identically and bf16 products are
+ * exact in f32, so only the summation order differs (same bound as f32). */
+static void bf16_products_vs_ref(const r1_kernels *k, r1_rng *rng, int64_t N, int64_t M, int64_t K) {
+    const r1_kernels *ref = r1_kernels_ref();
+    float *dy = malloc((size_t)(N * M) * sizeof(float)), *w = malloc((size_t)(M * K) * sizeof(float));
+    int64_t cn = (N > M ? N : M) * (K > N ? K : N); /* >= N*K, M*K, N*M */
+    float *x = malloc((size_t)(N * K) * sizeof(float)), *mag = malloc((size_t)cn * sizeof(float));
+    float *c = malloc((size_t)cn * sizeof(float)), *cr = malloc((size_t)cn * sizeof(float));
+    fill(rng, dy, N * M, 1.0f);
+    fill(rng, w, M * K, 1.0f);
+    fill(rng, x, N * K, 1.0f);
+    float *dya = abs_copy(dy, R1_DT_F32, N * M), *wa = abs_copy(w, R1_DT_F32, M * K), *xa = abs_copy(x, R1_DT_F32, N * K);
+    for (int acc = 0; acc < 2; acc++) {
+        fill(rng, c, N * K, 1.0f);
+        memcpy(cr, c, (size_t)(N * K) * sizeof(float));
+        for (int64_t i = 0; i < N * K; i++) mag[i] = fabsf(c[i]);
+        r1_matmul_nn_pk(k, NULL, true, c, dy, w, N, M, K, acc);
+        r1_matmul_nn_pk(ref, NULL, true, cr, dy, w, N, M, K, acc);
+        r1_matmul_nn_pk(ref, NULL, true, mag, dya, wa, N, M, K, acc);
+        double e = scaled_err(c, cr, mag, N * K);
+        if (!(e <= tol_for(M)))
+            T_FAIL_AT("%s bf16 nn acc=%d N=%lld M=%lld K=%lld: rel err %.3g", k->isa, acc, (long long)N, (long long)M,
+                      (long long)K, e);
+    }
+    fill(rng, c, M * K, 1.0f);
+    memcpy(cr, c, (size_t)(M * K) * sizeof(float));
+    for (int64_t i = 0; i < M * K; i++) mag[i] = fabsf(c[i]);
+    r1_matmul_tn_pk(k, NULL, true, c, dy, x, N, M, K);
+    r1_matmul_tn_pk(ref, NULL, true, cr, dy, x, N, M, K);
+    r1_matmul_tn_pk(ref, NULL, true, mag, dya, xa, N, M, K);
+    double e = scaled_err(c, cr, mag, M * K);
+    if (!(e <= tol_for(N)))
+        T_FAIL_AT("%s bf16 tn N=%lld M=%lld K=%lld: rel err %.3g", k->isa, (long long)N, (long long)M, (long long)K, e);
+    /* the forward product on bf16 operands: y[N, M] = x w^T with w = dy^T's shape [M, K] */
+    uint16_t *xb = malloc((size_t)(N * K) * 2 + 2), *wb = malloc((size_t)(M * K) * 2 + 2);
+    uint16_t *xab = malloc((size_t)(N * K) * 2 + 2), *wab = malloc((size_t)(M * K) * 2 + 2);
+    ref->to_bf16(xb, x, N * K), ref->to_bf16(wb, w, M * K), ref->to_bf16(xab, xa, N * K), ref->to_bf16(wab, wa, M * K);
+    r1_matmul_bb_k(k, NULL, c, xb, N, wb, M, K);
+    r1_matmul_bb_k(ref, NULL, cr, xb, N, wb, M, K);
+    r1_matmul_bb_k(ref, NULL, mag, xab, N, wab, M, K);
+    e = scaled_err(c, cr, mag, N * M);
+    if (!(e <= tol_for(K)))
+        T_FAIL_AT("%s bf16 fwd N=%lld M=%lld K=%lld: rel err %.3g", k->isa, (long long)N, (long long)M, (long long)K, e);
+    free(xb), free(wb), free(xab), free(wab);
+    free(dy), free(w), free(x), free(mag), free(c), free(cr), free(dya), free(wa), free(xa);
+}
+
+TEST(bf16_products_match_ref) {
+    const r1_kernels *tabs[6];
+    bf16_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 8);
+    for (int ti = 0; tabs[ti]; ti++) {
+        for (int a = 0; a < COUNT(NS); a++)
+            for (int b = 0; b < COUNT(MS); b++)
+                for (int c = 0; c < COUNT(KS); c++) bf16_products_vs_ref(tabs[ti], &rng, NS[a], MS[b], KS[c]);
+        /* reductions past the packed kernel's block (128) and odd: pairs padded */
+        bf16_products_vs_ref(tabs[ti], &rng, 301, 21, 70);
+        bf16_products_vs_ref(tabs[ti], &rng, 7, 301, 600);
+    }
+    /* the rounding itself: bf16(x) against the scalar converter, ties and NaN included */
+    float v[64];
+    fill(&rng, v, 64, 3.0f);
+    uint32_t tie = 0x3f808000u, tie2 = 0x3f818000u, nan = 0x7f800001u;
+    memcpy(&v[5], &tie, 4), memcpy(&v[6], &tie2, 4), memcpy(&v[7], &nan, 4);
+    v[8] = 0.0f, v[9] = -0.0f, v[10] = INFINITY, v[11] = 3.4e38f;
+    for (int ti = 0; tabs[ti]; ti++) {
+        uint16_t got[64], want[64];
+        tabs[ti]->to_bf16(got, v, 61);
+        r1_kernels_ref()->to_bf16(want, v, 61);
+        CHECK(memcmp(got, want, 61 * 2) == 0);
+    }
+}
+
+TEST(bf16_products_threads_identical) {
+    const r1_kernels *tabs[6];
+    int n = bf16_tables(tabs);
+    tabs[n] = r1_kernels_ref(), tabs[n + 1] = NULL;
+    r1_pool *p1, *p3;
+    CHECK_OK(r1_pool_create(&p1, 1));
+    CHECK_OK(r1_pool_create(&p3, 3));
+    r1_rng rng;
+    r1_rng_seed(&rng, 9);
+    int64_t N = 70, M = 130, K = 200;
+    float *dy = malloc((size_t)(N * M) * sizeof(float)), *w = malloc((size_t)(M * K) * sizeof(float));
+    float *x = malloc((size_t)(N * K) * sizeof(float));
+    float *a = calloc((size_t)(M * K), sizeof(float)), *b = calloc((size_t)(M * K), sizeof(float));
+    fill(&rng, dy, N * M, 1.0f), fill(&rng, w, M * K, 1.0f), fill(&rng, x, N * K, 1.0f);
+    for (int ti = 0; tabs[ti]; ti++) {
+        r1_matmul_nn_pk(tabs[ti], p1, true, a, dy, w, N, M, K, false);
+        r1_matmul_nn_pk(tabs[ti], p3, true, b, dy, w, N, M, K, false);
+        CHECK(same_bits(a, b, N * K));
+        memset(a, 0, (size_t)(M * K) * sizeof(float)), memset(b, 0, (size_t)(M * K) * sizeof(float));
+        r1_matmul_tn_pk(tabs[ti], p1, true, a, dy, x, N, M, K);
+        r1_matmul_tn_pk(tabs[ti], p3, true, b, dy, x, N, M, K);
+        CHECK(same_bits(a, b, M * K));
+    }
+    free(dy), free(w), free(x), free(a), free(b);
+    r1_pool_destroy(p1);
+    r1_pool_destroy(p3);
+}
+
+/* AdamW: every ISA bit-identical to the oracle (same IEEE operations), the
+ * gradient zeroed and the bf16 copy equal to the rounded parameters. */
+TEST(adamw_matches_ref_bits) {
+    const r1_kernels *tabs[6];
+    bf16_tables(tabs);
+    r1_rng rng;
+    r1_rng_seed(&rng, 10);
+    enum { n = 1003 };
+    static float p0[n], g0[n], m0[n], v0[n], p[2][n], g[2][n], m[2][n], v[2][n];
+    static uint16_t pb[2][n];
+    fill(&rng, p0, n, 1.0f), fill(&rng, g0, n, 0.1f), fill(&rng, m0, n, 0.01f), fill(&rng, v0, n, 0.001f);
+    for (int i = 0; i < n; i++) v0[i] = fabsf(v0[i]);
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int withb = 0; withb < 2; withb++) {
+            for (int s = 0; s < 2; s++) {
+                memcpy(p[s], p0, sizeof p0), memcpy(g[s], g0, sizeof g0), memcpy(m[s], m0, sizeof m0),
+                    memcpy(v[s], v0, sizeof v0);
+                const r1_kernels *k = s ? r1_kernels_ref() : tabs[ti];
+                k->adamw(p[s], g[s], m[s], v[s], withb ? pb[s] : NULL, n, withb ? 0.7f : 1.0f, 1e-3f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.19f, 0.0975f);
+            }
+            CHECK(same_bits(p[0], p[1], n) && same_bits(m[0], m[1], n) && same_bits(v[0], v[1], n));
+            CHECK(same_bits(g[0], g[1], n) && g[0][0] == 0.0f && g[0][n - 1] == 0.0f);
+            if (withb) CHECK(memcmp(pb[0], pb[1], sizeof pb[0]) == 0 && pb[0][3] == r1_f32_to_bf16(p[0][3]));
+        }
+}
+
+/* The loss's softmax pieces against the scalar oracle (expf): within a few
+ * ulp, over ragged lengths, wide ranges and underflowing exponents. */
+TEST(softmax_pieces_match_ref) {
+    const r1_kernels *tabs[6];
+    bf16_tables(tabs);
+    const r1_kernels *ref = r1_kernels_ref();
+    r1_rng rng;
+    r1_rng_seed(&rng, 11);
+    const int64_t lens[] = {1, 5, 16, 17, 100, 8192};
+    const float scales[] = {1.0f, 30.0f, 120.0f};
+    float *z = malloc(8192 * sizeof(float)), *a = malloc(8192 * sizeof(float)), *b = malloc(8192 * sizeof(float));
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int li = 0; li < COUNT(lens); li++)
+            for (int si = 0; si < COUNT(scales); si++) {
+                int64_t n = lens[li];
+                fill(&rng, z, n, scales[si]);
+                double l = tabs[ti]->lse(z, n), lr = ref->lse(z, n);
+                if (!(fabs(l - lr) <= 1e-6 * (1.0 + fabs(lr))))
+                    T_FAIL_AT("%s lse n=%lld scale %g: %.9g vs %.9g", tabs[ti]->isa, (long long)n, scales[si], l, lr);
+                memcpy(a, z, (size_t)n * sizeof(float)), memcpy(b, z, (size_t)n * sizeof(float));
+                tabs[ti]->exp_scale(a, n, (float)lr, -0.5f);
+                ref->exp_scale(b, n, (float)lr, -0.5f);
+                double worst = 0;
+                for (int64_t i = 0; i < n; i++) {
+                    double d = fabs((double)a[i] - b[i]), m = fabs((double)b[i]);
+                    double e = m > 1e-37 ? d / m : d / 1e-37;
+                    worst = e > worst ? e : worst;
+                }
+                if (!(worst <= 5e-7))
+                    T_FAIL_AT("%s exp_scale n=%lld scale %g: rel err %.3g", tabs[ti]->isa, (long long)n, scales[si], worst);
+            }
+    free(z), free(a), free(b);
+}
+
 int main(void) {
     RUN(isa_selection);
     RUN(matmul_matches_ref_all_shapes);
@@ -406,5 +581,9 @@ int main(void) {
     RUN(threads_give_identical_bits);
     RUN(threaded_matmul_matches_ref);
     RUN(dot_axpy_convert_match_ref);
+    RUN(bf16_products_match_ref);
+    RUN(bf16_products_threads_identical);
+    RUN(adamw_matches_ref_bits);
+    RUN(softmax_pieces_match_ref);
     TEST_MAIN_END();
 }

@@ -24,6 +24,7 @@ static const char *HELP =
     "  --mtp-lambda X      MTP loss weight when the config has num_nextn_predict_layers (default 0.3)\n"
     "  --save-every N      checkpoint period in steps (default 100)\n"
     "  --resume            continue from DIR/checkpoint if it exists\n"
+    "  --bf16              bf16 matmuls (f32 master weights and optimizer; AVX512-BF16 where the CPU has it)\n"
     "  --threads N         (default: all CPUs)   --seed S (default 1)   --quiet\n";
 
 int cmd_pretrain(int argc, char **argv) {
@@ -40,6 +41,7 @@ int cmd_pretrain(int argc, char **argv) {
         }
         if (cli_is(a, "--resume")) { pc.resume = true; continue; }
         if (cli_is(a, "--quiet")) { pc.quiet = true; continue; }
+        if (cli_is(a, "--bf16")) { pc.opts.bf16 = true; continue; }
         if (i + 1 >= argc) return cli_usage("pretrain", "option '%s' needs a value (or is unknown)", a);
         const char *v = argv[++i];
         long long n = 0;

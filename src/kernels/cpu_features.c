@@ -74,9 +74,9 @@ const r1_kernels *r1_kernels_avx2(void) {
 const r1_kernels *r1_kernels_avx512(void) {
 #if defined(__x86_64__)
     const r1_cpu *c = r1_cpu_get();
-    /* VNNI too: the quantized kernels of this table use vpdpwssd */
+    /* VNNI: the quantized kernels use vpdpwssd; BF16 picks the vdpbf16ps table */
     if (c->avx512f && c->avx512bw && c->avx512vl && c->avx512dq && c->avx512_vnni && c->avx2 && c->fma && c->f16c)
-        return &r1_kernels_table_avx512;
+        return c->avx512_bf16 ? &r1_kernels_table_avx512bf16 : &r1_kernels_table_avx512;
 #endif
     return NULL;
 }

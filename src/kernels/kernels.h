@@ -73,11 +73,38 @@ size_t r1_act_row_bytes(r1_dtype wt, int64_t K);
  * (quantize_row_q8_K_ref). */
 void r1_act_quantize(r1_dtype wt, void *xq, const float *x, int64_t K);
 
+/* The bf16 compute path (training with bf16 matmuls): both operands are
+ * rounded to bf16 (nearest even) and their products summed in f32. The forward
+ * product takes operands already rounded and stored as bf16:
+ *   y[i*ldy + j] = sum_k x[i*K + k] * w[j*K + k]   (x [N, K], w [M, K] bf16)
+ * for i < N, m0 <= j < m1. With AVX512-BF16 this is vdpbf16ps (pairs of k per
+ * f32 lane); elsewhere both are widened to f32 (exact) and FMA'd. */
+typedef void (*r1_matmul_bb_fn)(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w, int64_t K,
+                                int64_t m0, int64_t m1);
+
+/* AdamW over n elements (torch.optim.AdamW's update, decoupled decay):
+ *   m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g g;  p -= lr (wd p + (m/c1) / (sqrt(v/c2) + eps))
+ * with g first scaled by gs (gradient clipping; 1 is exact), c1 = 1 - b1^t,
+ * c2 = 1 - b2^t; then g = 0 and, if pb != NULL, pb = bf16(p).
+ * Every ISA performs the same IEEE operations in the same order (no FMA), so
+ * the result is bit-identical to the scalar oracle. */
+typedef void (*r1_adamw_fn)(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr,
+                            float b1, float b2, float eps, float wd, float c1, float c2);
+
 typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */
     r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype; float types only */
     r1_qmatmul_fn qmatmul[R1_DT_COUNT]; /* quantized types only */
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
+    r1_gemm_nn_fn gemm_nn_bb;         /* gemm_nn with a and b rounded to bf16 (f32 sums) */
+    r1_matmul_bb_fn matmul_bb;        /* bf16 x bf16 -> f32 forward product */
+    r1_adamw_fn adamw;
+    void (*to_bf16)(uint16_t *dst, const float *src, int64_t n); /* round to nearest even, NaN kept quiet */
+    /* Softmax pieces of the loss rows (f32 exp within 2 ulp of expf):
+     *   lse: max + log(sum_i exp(z_i - max)), the sum in double (z finite, n >= 1)
+     *   exp_scale: z_i = s * exp(z_i - shift) in place */
+    double (*lse)(const float *z, int64_t n);
+    void (*exp_scale)(float *z, int64_t n, float shift, float s);
     float (*dot)(const float *a, const float *b, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);

@@ -143,7 +143,7 @@ void r1_matmul(r1_pool *pool, float *y, const float *x, int64_t N, const r1_tens
 }
 
 typedef struct {
-    const r1_kernels *k;
+    r1_gemm_nn_fn gemm; /* k->gemm_nn or k->gemm_nn_bb */
     float *c;
     const float *a, *b;
     int64_t N, M, K;
@@ -156,28 +156,39 @@ static void nn_task(void *p, int ith, int nth) {
     int64_t lo, hi;
     if (c->by_rows) {
         r1_split(c->N, ith, nth, 1, &lo, &hi);
-        if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, lo, hi, 0, c->K, c->accumulate);
+        if (lo < hi) c->gemm(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, lo, hi, 0, c->K, c->accumulate);
     } else {
         r1_split(c->K, ith, nth, 16, &lo, &hi);
-        if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, 0, c->N, lo, hi, c->accumulate);
+        if (lo < hi) c->gemm(c->c, c->K, c->a, c->M, 1, c->b, c->K, c->M, 0, c->N, lo, hi, c->accumulate);
     }
 }
 
-void r1_matmul_nn_k(const r1_kernels *k, r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N,
-                    int64_t M, int64_t K, bool accumulate) {
-    R1_ASSERT(k && k->gemm_nn && N >= 0 && M >= 0 && K >= 0);
+void r1_matmul_nn_pk(const r1_kernels *k, r1_pool *pool, bool bf16, float *dx, const float *dy, const float *w,
+                     int64_t N, int64_t M, int64_t K, bool accumulate) {
+    r1_gemm_nn_fn gemm = bf16 ? k->gemm_nn_bb : k->gemm_nn;
+    R1_ASSERT(k && gemm && N >= 0 && M >= 0 && K >= 0);
     if (N == 0 || K == 0) return;
     int nth = r1_pool_size(pool);
-    nn_ctx c = {k, dx, dy, w, N, M, K, accumulate, (K + 15) / 16 < nth};
+    nn_ctx c = {gemm, dx, dy, w, N, M, K, accumulate, (K + 15) / 16 < nth};
     if (run_serial(pool, N, M, K))
         nn_task(&c, 0, 1);
     else
         r1_pool_run(pool, nn_task, &c);
 }
 
+void r1_matmul_nn_k(const r1_kernels *k, r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N,
+                    int64_t M, int64_t K, bool accumulate) {
+    r1_matmul_nn_pk(k, pool, false, dx, dy, w, N, M, K, accumulate);
+}
+
 void r1_matmul_nn(r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N, int64_t M, int64_t K,
                   bool accumulate) {
-    r1_matmul_nn_k(r1_kernels_get(), pool, dx, dy, w, N, M, K, accumulate);
+    r1_matmul_nn_pk(r1_kernels_get(), pool, false, dx, dy, w, N, M, K, accumulate);
+}
+
+void r1_matmul_nn_p(r1_pool *pool, bool bf16, float *dx, const float *dy, const float *w, int64_t N, int64_t M,
+                    int64_t K, bool accumulate) {
+    r1_matmul_nn_pk(r1_kernels_get(), pool, bf16, dx, dy, w, N, M, K, accumulate);
 }
 
 /* dW += dY^T X: c = dw [M, K], a = dy read transposed, b = x [N, K]. */
@@ -185,20 +196,60 @@ static void tn_task(void *p, int ith, int nth) {
     const nn_ctx *c = p;
     int64_t lo, hi;
     r1_split(c->M, ith, nth, 16, &lo, &hi);
-    if (lo < hi) c->k->gemm_nn(c->c, c->K, c->a, 1, c->M, c->b, c->K, c->N, lo, hi, 0, c->K, true);
+    if (lo < hi) c->gemm(c->c, c->K, c->a, 1, c->M, c->b, c->K, c->N, lo, hi, 0, c->K, true);
 }
 
-void r1_matmul_tn_k(const r1_kernels *k, r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N,
-                    int64_t M, int64_t K) {
-    R1_ASSERT(k && k->gemm_nn && N >= 0 && M >= 0 && K >= 0);
+void r1_matmul_tn_pk(const r1_kernels *k, r1_pool *pool, bool bf16, float *dw, const float *dy, const float *x,
+                     int64_t N, int64_t M, int64_t K) {
+    r1_gemm_nn_fn gemm = bf16 ? k->gemm_nn_bb : k->gemm_nn;
+    R1_ASSERT(k && gemm && N >= 0 && M >= 0 && K >= 0);
     if (M == 0 || K == 0 || N == 0) return;
-    nn_ctx c = {k, dw, dy, x, N, M, K, true, false};
+    nn_ctx c = {gemm, dw, dy, x, N, M, K, true, false};
     if (run_serial(pool, N, M, K))
         tn_task(&c, 0, 1);
     else
         r1_pool_run(pool, tn_task, &c);
 }
 
+void r1_matmul_tn_k(const r1_kernels *k, r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N,
+                    int64_t M, int64_t K) {
+    r1_matmul_tn_pk(k, pool, false, dw, dy, x, N, M, K);
+}
+
 void r1_matmul_tn(r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N, int64_t M, int64_t K) {
-    r1_matmul_tn_k(r1_kernels_get(), pool, dw, dy, x, N, M, K);
+    r1_matmul_tn_pk(r1_kernels_get(), pool, false, dw, dy, x, N, M, K);
+}
+
+void r1_matmul_tn_p(r1_pool *pool, bool bf16, float *dw, const float *dy, const float *x, int64_t N, int64_t M,
+                    int64_t K) {
+    r1_matmul_tn_pk(r1_kernels_get(), pool, bf16, dw, dy, x, N, M, K);
+}
+
+typedef struct {
+    const r1_kernels *k;
+    float *y;
+    const uint16_t *x, *w;
+    int64_t N, M, K;
+} bb_ctx;
+
+static void bb_task(void *p, int ith, int nth) {
+    const bb_ctx *c = p;
+    int64_t lo, hi;
+    r1_split(c->M, ith, nth, 16, &lo, &hi);
+    if (lo < hi) c->k->matmul_bb(c->y, c->M, c->x, c->N, c->w, c->K, lo, hi);
+}
+
+void r1_matmul_bb_k(const r1_kernels *k, r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w,
+                    int64_t M, int64_t K) {
+    R1_ASSERT(k && k->matmul_bb && N >= 0 && M >= 0 && K >= 0);
+    if (N == 0 || M == 0) return;
+    bb_ctx c = {k, y, x, w, N, M, K};
+    if (run_serial(pool, N, M, K))
+        bb_task(&c, 0, 1);
+    else
+        r1_pool_run(pool, bb_task, &c);
+}
+
+void r1_matmul_bb(r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w, int64_t M, int64_t K) {
+    r1_matmul_bb_k(r1_kernels_get(), pool, y, x, N, w, M, K);
 }

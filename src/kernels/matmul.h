@@ -41,13 +41,28 @@ void r1_matmul_nn(r1_pool *pool, float *dx, const float *dy, const float *w, int
 /* dw[M, K] += dy[N, M]^T · x[N, K]   (all f32). */
 void r1_matmul_tn(r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N, int64_t M, int64_t K);
 
-/* The same three with an explicit kernel table (tests and benches compare
+/* The bf16 compute path (see kernels.h): bf16 = true rounds both operands to
+ * bf16 and sums in f32 (gemm_nn_bb); false is the f32 product above. */
+void r1_matmul_nn_p(r1_pool *pool, bool bf16, float *dx, const float *dy, const float *w, int64_t N, int64_t M,
+                    int64_t K, bool accumulate);
+void r1_matmul_tn_p(r1_pool *pool, bool bf16, float *dw, const float *dy, const float *x, int64_t N, int64_t M,
+                    int64_t K);
+/* y[N, M] = x[N, K] w[M, K]^T with x and w already bf16 (training forward). */
+void r1_matmul_bb(r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w, int64_t M, int64_t K);
+
+/* The same with an explicit kernel table (tests and benches compare
  * ISAs with these; the plain versions use r1_kernels_get()). */
 void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const void *w,
                      r1_dtype wt, int64_t M, int64_t K);
 void r1_matmul_nn_k(const r1_kernels *k, r1_pool *pool, float *dx, const float *dy, const float *w, int64_t N,
                     int64_t M, int64_t K, bool accumulate);
 void r1_matmul_tn_k(const r1_kernels *k, r1_pool *pool, float *dw, const float *dy, const float *x, int64_t N,
+                    int64_t M, int64_t K);
+void r1_matmul_nn_pk(const r1_kernels *k, r1_pool *pool, bool bf16, float *dx, const float *dy, const float *w,
+                     int64_t N, int64_t M, int64_t K, bool accumulate);
+void r1_matmul_tn_pk(const r1_kernels *k, r1_pool *pool, bool bf16, float *dw, const float *dy, const float *x,
+                     int64_t N, int64_t M, int64_t K);
+void r1_matmul_bb_k(const r1_kernels *k, r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w,
                     int64_t M, int64_t K);
 
 #endif

@@ -3,6 +3,8 @@
  * -ffp-contract=off), weights widened with the converters of core/dtype.h.
  * The SIMD kernels are tested against these; they differ only by FMA rounding
  * and by the order in which partial sums are added. */
+#include <math.h>
+
 #include "core/dtype.h"
 #include "kernels/tables.h"
 
@@ -142,6 +144,62 @@ static void k_gemm_nn_f32_f32_ref(float *c, int64_t ldc, const float *a, int64_t
     }
 }
 
+/* gemm_nn with both operands rounded to bf16 first: the oracle of the bf16
+ * kernels (which differ only in summation order and FMA rounding). */
+static void k_gemm_nn_bf16_bf16_ref(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                    const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                    int64_t k1, bool accumulate) {
+    for (int64_t i = i0; i < i1; i++) {
+        float *ci = c + i * ldc;
+        if (!accumulate)
+            for (int64_t k = k0; k < k1; k++) ci[k] = 0.0f;
+        for (int64_t j = 0; j < J; j++) {
+            float aij = r1_bf16_to_f32(r1_f32_to_bf16(a[i * a_si + j * a_sj]));
+            const float *bj = b + j * ldb;
+            for (int64_t k = k0; k < k1; k++) ci[k] += aij * r1_bf16_to_f32(r1_f32_to_bf16(bj[k]));
+        }
+    }
+}
+
+static void k_matmul_bf16_bf16_ref(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w, int64_t K,
+                                   int64_t m0, int64_t m1) {
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = m0; j < m1; j++) {
+            float s = 0.0f;
+            for (int64_t k = 0; k < K; k++) s += r1_bf16_to_f32(x[i * K + k]) * r1_bf16_to_f32(w[j * K + k]);
+            y[i * ldy + j] = s;
+        }
+}
+
+static void k_adamw_ref(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr, float b1,
+                        float b2, float eps, float wd, float c1, float c2) {
+    for (int64_t i = 0; i < n; i++) {
+        float gi = g[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float upd = (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
+        p[i] -= lr * (wd * p[i] + upd);
+        g[i] = 0.0f;
+        if (pb) pb[i] = r1_f32_to_bf16(p[i]);
+    }
+}
+
+static void k_to_bf16_ref(uint16_t *dst, const float *src, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = r1_f32_to_bf16(src[i]);
+}
+
+static double k_lse_ref(const float *z, int64_t n) {
+    float mx = z[0];
+    for (int64_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)expf(z[i] - mx);
+    return (double)mx + log(s);
+}
+
+static void k_exp_scale_ref(float *z, int64_t n, float shift, float s) {
+    for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
+}
+
 static float k_dot_f32_ref(const float *a, const float *b, int64_t n) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -163,6 +221,12 @@ const r1_kernels r1_kernels_table_ref = {
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_ref, [R1_DT_Q4_0] = k_qmatmul_q4_0_ref,
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_ref, [R1_DT_Q6_K] = k_qmatmul_q6_K_ref},
     .gemm_nn = k_gemm_nn_f32_f32_ref,
+    .gemm_nn_bb = k_gemm_nn_bf16_bf16_ref,
+    .matmul_bb = k_matmul_bf16_bf16_ref,
+    .adamw = k_adamw_ref,
+    .to_bf16 = k_to_bf16_ref,
+    .lse = k_lse_ref,
+    .exp_scale = k_exp_scale_ref,
     .dot = k_dot_f32_ref,
     .axpy = k_axpy_f32_ref,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},

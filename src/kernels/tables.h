@@ -11,6 +11,7 @@ extern const r1_kernels r1_kernels_table_ref;
 #if defined(__x86_64__)
 extern const r1_kernels r1_kernels_table_avx2;
 extern const r1_kernels r1_kernels_table_avx512;
+extern const r1_kernels r1_kernels_table_avx512bf16; /* the same with vdpbf16ps for the bf16 products */
 #endif
 
 #endif

@@ -8,6 +8,7 @@
  * store only valid lanes (maskstore). */
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/tables.h"
 
@@ -44,7 +45,8 @@ INLINE __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
 }
 
 /* y[m0..m1) = W[m0..m1) x for one activation row. */
-INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
+                   r1_dtype t) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
     int64_t k8 = K & ~(int64_t)7;
     for (int64_t m = m0; m < m1; m += 4) {
@@ -56,7 +58,7 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
         for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
         int64_t k = 0;
         for (; k + 16 <= K; k += 16) {
-            __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+            __m256 x0 = wload(x, k, xt), x1 = wload(x, k + 8, xt);
             #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) {
                 /* the same columns of the next 4 rows (see x86_avx512.c) */
@@ -67,14 +69,14 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
             }
         }
         if (k < k8) {
-            __m256 x0 = _mm256_loadu_ps(x + k);
+            __m256 x0 = wload(x, k, xt);
             #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
         }
         float tail[4] = {0, 0, 0, 0};
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++)
-            for (int64_t kk = k8; kk < K; kk++) tail[c] += x[kk] * wget(w, row[c] + kk, t);
+            for (int64_t kk = k8; kk < K; kk++) tail[c] += wget(x, kk, xt) * wget(w, row[c] + kk, t);
         __m128 s = reduce4(_mm256_add_ps(a[0][0], a[0][1]), _mm256_add_ps(a[1][0], a[1][1]),
                            _mm256_add_ps(a[2][0], a[2][1]), _mm256_add_ps(a[3][0], a[3][1]));
         _mm_maskstore_ps(y + m, lanes4(mr), _mm_add_ps(s, _mm_loadu_ps(tail)));
@@ -82,13 +84,13 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
 }
 
 /* y[n .. n+nr) x [m .. m+mr) for nr <= 3, mr <= 4; x points at row n. */
-INLINE void tile3x4(float *y, int64_t ldy, const float *x, int64_t nr, const void *w, int64_t m, int64_t mr,
-                    int64_t K, r1_dtype t) {
+INLINE void tile3x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t nr, const void *w, int64_t m,
+                    int64_t mr, int64_t K, r1_dtype t) {
     enum { R = 3 };
-    const float *xr[R];
+    int64_t xr[R];
     int64_t row[4];
     #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) xr[r] = x + min64(r, nr - 1) * K;
+    for (int r = 0; r < R; r++) xr[r] = min64(r, nr - 1) * K;
     #pragma GCC unroll 8
     for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
     __m256 acc[R][4];
@@ -100,7 +102,7 @@ INLINE void tile3x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
     for (int64_t k = 0; k < k8; k += 8) {
         __m256 xv[R];
         #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) xv[r] = _mm256_loadu_ps(xr[r] + k);
+        for (int r = 0; r < R; r++) xv[r] = wload(x, xr[r] + k, xt);
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m256 wv = wload(w, row[c] + k, t);
@@ -113,16 +115,17 @@ INLINE void tile3x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
         float tail[4] = {0, 0, 0, 0};
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++)
-            for (int64_t k = k8; k < K; k++) tail[c] += xr[r][k] * wget(w, row[c] + k, t);
+            for (int64_t k = k8; k < K; k++) tail[c] += wget(x, xr[r] + k, xt) * wget(w, row[c] + k, t);
         __m128 s = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
         _mm_maskstore_ps(y + r * ldy + m, ms, _mm_add_ps(s, _mm_loadu_ps(tail)));
     }
 }
 
-INLINE void matmul(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K, int64_t m0,
-                   int64_t m1, r1_dtype t) {
+INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N, const void *w, int64_t K,
+                   int64_t m0, int64_t m1, r1_dtype t) {
+    const int64_t xs = xt == R1_DT_F32 ? 4 : 2;
     if (N == 1) {
-        matvec(y, x, w, K, m0, m1, t);
+        matvec(y, x, xt, w, K, m0, m1, t);
         return;
     }
     /* X rows per block: the block (nb x K floats) stays within 256 KB of L2 */
@@ -132,31 +135,43 @@ INLINE void matmul(float *y, int64_t ldy, const float *x, int64_t N, const void 
         int64_t n1 = min64(N, n0 + nb);
         for (int64_t m = m0; m < m1; m += 4)
             for (int64_t n = n0; n < n1; n += 3)
-                tile3x4(y + n * ldy, ldy, x + n * K, min64(3, n1 - n), w, m, min64(4, m1 - m), K, t);
+                tile3x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(3, n1 - n), w, m, min64(4, m1 - m),
+                        K, t);
     }
 }
 
 static void k_matmul_f32_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                   int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F32);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_F32);
 }
 
 static void k_matmul_f16_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                   int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F16);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_F16);
 }
 
 static void k_matmul_bf16_f32_avx2(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                    int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_BF16);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_BF16);
 }
 
 /* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 16 columns (12
  * accumulators), one FMA chain per element in the order j = 0..J-1; j is
  * blocked by 256 so the panel of B stays in L2 (see x86_avx512.c). */
-static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
-                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
-                                   int64_t k1, bool accumulate) {
+/* x rounded to the nearest bf16, kept as f32 (NaN made quiet as r1_f32_to_bf16). */
+INLINE __m256 round_bf16(__m256 x) {
+    __m256i u = _mm256_castps_si256(x);
+    __m256i lsb = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
+    __m256i r = _mm256_add_epi32(u, _mm256_add_epi32(lsb, _mm256_set1_epi32(0x7fff)));
+    r = _mm256_and_si256(r, _mm256_set1_epi32((int)0xffff0000u));
+    __m256i q = _mm256_and_si256(_mm256_or_si256(u, _mm256_set1_epi32(0x00400000)), _mm256_set1_epi32((int)0xffff0000u));
+    return _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+
+/* rnd: the bf16 path on CPUs without AVX512-BF16 — a and b rounded to bf16
+ * as they are loaded, products (exact in f32) summed with FMA. */
+INLINE void gemm_nn(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
+                    int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1, bool accumulate, bool rnd) {
     enum { R = 6, V = 2, JB = 256 };
     for (int64_t k = k0; k < k1; k += 8 * V) {
         __m256i mk[V];
@@ -181,10 +196,14 @@ static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_
                     const float *bj = b + j * ldb + k;
                     __m256 bv[V];
                     #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++) bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
+                    for (int v = 0; v < V; v++) {
+                        bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
+                        if (rnd) bv[v] = round_bf16(bv[v]);
+                    }
                     #pragma GCC unroll 8
                     for (int r = 0; r < R; r++) {
                         __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
+                        if (rnd) s = round_bf16(s);
                         #pragma GCC unroll 8
                         for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
                     }
@@ -195,6 +214,79 @@ static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_
             }
         }
     }
+}
+
+static void k_gemm_nn_f32_f32_avx2(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                   int64_t k1, bool accumulate) {
+    gemm_nn(c, ldc, a, a_si, a_sj, b, ldb, J, i0, i1, k0, k1, accumulate, false);
+}
+
+static void k_gemm_nn_bf16_bf16_avx2(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                     const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                     int64_t k1, bool accumulate) {
+    gemm_nn(c, ldc, a, a_si, a_sj, b, ldb, J, i0, i1, k0, k1, accumulate, true);
+}
+
+static void k_matmul_bf16_bf16_avx2(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    matmul(y, ldy, x, R1_DT_BF16, N, w, K, m0, m1, R1_DT_BF16);
+}
+
+/* AdamW, the oracle's operations in its order (mul and add, no FMA). */
+static void k_adamw_avx2(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr, float b1,
+                         float b2, float eps, float wd, float c1, float c2) {
+    __m256 vb1 = _mm256_set1_ps(b1), vb2 = _mm256_set1_ps(b2), vc1 = _mm256_set1_ps(c1), vc2 = _mm256_set1_ps(c2);
+    __m256 vb1c = _mm256_set1_ps(1.0f - b1), vb2c = _mm256_set1_ps(1.0f - b2), veps = _mm256_set1_ps(eps);
+    __m256 vlr = _mm256_set1_ps(lr), vwd = _mm256_set1_ps(wd), vgs = _mm256_set1_ps(gs);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_mul_ps(_mm256_loadu_ps(g + i), vgs), pv = _mm256_loadu_ps(p + i);
+        __m256 mv = _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)), _mm256_mul_ps(vb1c, gv));
+        __m256 vv = _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)), _mm256_mul_ps(_mm256_mul_ps(vb2c, gv), gv));
+        __m256 upd = _mm256_div_ps(_mm256_div_ps(mv, vc1), _mm256_add_ps(_mm256_sqrt_ps(_mm256_div_ps(vv, vc2)), veps));
+        pv = _mm256_sub_ps(pv, _mm256_mul_ps(vlr, _mm256_add_ps(_mm256_mul_ps(vwd, pv), upd)));
+        _mm256_storeu_ps(m + i, mv);
+        _mm256_storeu_ps(v + i, vv);
+        _mm256_storeu_ps(p + i, pv);
+        _mm256_storeu_ps(g + i, _mm256_setzero_ps());
+        if (pb) {
+            __m256i h = _mm256_srli_epi32(_mm256_castps_si256(round_bf16(pv)), 16);
+            __m128i w = _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+            _mm_storeu_si128((__m128i *)(pb + i), w);
+        }
+    }
+    for (; i < n; i++) {
+        float gi = g[i] * gs;
+        m[i] = b1 * m[i] + (1.0f - b1) * gi;
+        v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
+        float upd = (m[i] / c1) / (sqrtf(v[i] / c2) + eps);
+        p[i] -= lr * (wd * p[i] + upd);
+        g[i] = 0.0f;
+        if (pb) pb[i] = r1_f32_to_bf16(p[i]);
+    }
+}
+
+static void k_to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256i h = _mm256_srli_epi32(_mm256_castps_si256(round_bf16(_mm256_loadu_ps(src + i))), 16);
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_packus_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)));
+    }
+    for (; i < n; i++) dst[i] = r1_f32_to_bf16(src[i]);
+}
+
+/* The loss's softmax pieces stay scalar on AVX2 (as the oracle). */
+static double k_lse_avx2(const float *z, int64_t n) {
+    float mx = z[0];
+    for (int64_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)expf(z[i] - mx);
+    return (double)mx + log(s);
+}
+
+static void k_exp_scale_avx2(float *z, int64_t n, float shift, float s) {
+    for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
 }
 
 static float k_dot_f32_avx2(const float *a, const float *b, int64_t n) {
@@ -250,6 +342,12 @@ const r1_kernels r1_kernels_table_avx2 = {
                [R1_DT_BF16] = k_matmul_bf16_f32_avx2},
     QMATMUL_SLOTS(avx2),
     .gemm_nn = k_gemm_nn_f32_f32_avx2,
+    .gemm_nn_bb = k_gemm_nn_bf16_bf16_avx2,
+    .matmul_bb = k_matmul_bf16_bf16_avx2,
+    .adamw = k_adamw_avx2,
+    .to_bf16 = k_to_bf16_avx2,
+    .lse = k_lse_avx2,
+    .exp_scale = k_exp_scale_avx2,
     .dot = k_dot_f32_avx2,
     .axpy = k_axpy_f32_avx2,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},

@@ -12,6 +12,7 @@
  * so every output element goes through the same instructions wherever it sits. */
 #if defined(__x86_64__)
 #include <immintrin.h>
+#include <math.h>
 
 #include "kernels/tables.h"
 
@@ -70,7 +71,8 @@ INLINE __m512 reduce16(__m512 acc[4][4]) {
 }
 
 /* y[m0..m1) = W[m0..m1) x for one activation row. */
-INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
+                   r1_dtype t) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
     for (int64_t m = m0; m < m1; m += 4) {
         int64_t mr = min64(4, m1 - m), row[4];
@@ -81,7 +83,7 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
         for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
         int64_t k = 0;
         for (; k + 32 <= K; k += 32) {
-            __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+            __m512 x0 = wload(x, k, xt), x1 = wload(x, k + 16, xt);
             #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) {
                 /* the same columns of the next 4 rows: short rows give the
@@ -95,7 +97,7 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
         }
         for (; k < K; k += 16) {
             __mmask16 mk = lanes(K - k);
-            __m512 x0 = _mm512_maskz_loadu_ps(mk, x + k);
+            __m512 x0 = wload_mask(x, k, mk, xt);
             #pragma GCC unroll 8
             for (int c = 0; c < 4; c++) a[c][0] = _mm512_fmadd_ps(x0, wload_mask(w, row[c] + k, mk, t), a[c][0]);
         }
@@ -105,13 +107,14 @@ INLINE void matvec(float *y, const float *x, const void *w, int64_t K, int64_t m
     }
 }
 
-/* y[n .. n+nr) x [m .. m+mr) for nr, mr <= 4; x points at row n. */
-INLINE void tile4x4(float *y, int64_t ldy, const float *x, int64_t nr, const void *w, int64_t m, int64_t mr,
-                    int64_t K, r1_dtype t) {
-    const float *xr[4];
+/* y[n .. n+nr) x [m .. m+mr) for nr, mr <= 4; x points at row n (f32, or
+ * bf16 widened for the bf16 forward product on CPUs without AVX512-BF16). */
+INLINE void tile4x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t nr, const void *w, int64_t m,
+                    int64_t mr, int64_t K, r1_dtype t) {
+    int64_t xr[4];
     int64_t row[4];
     #pragma GCC unroll 8
-    for (int r = 0; r < 4; r++) xr[r] = x + min64(r, nr - 1) * K;
+    for (int r = 0; r < 4; r++) xr[r] = min64(r, nr - 1) * K;
     #pragma GCC unroll 8
     for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
     __m512 acc[4][4];
@@ -123,7 +126,7 @@ INLINE void tile4x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
     for (; k + 16 <= K; k += 16) {
         __m512 xv[4];
         #pragma GCC unroll 8
-        for (int r = 0; r < 4; r++) xv[r] = _mm512_loadu_ps(xr[r] + k);
+        for (int r = 0; r < 4; r++) xv[r] = wload(x, xr[r] + k, xt);
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m512 wv = wload(w, row[c] + k, t);
@@ -135,7 +138,7 @@ INLINE void tile4x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
         __mmask16 mk = lanes(K - k);
         __m512 xv[4];
         #pragma GCC unroll 8
-        for (int r = 0; r < 4; r++) xv[r] = _mm512_maskz_loadu_ps(mk, xr[r] + k);
+        for (int r = 0; r < 4; r++) xv[r] = wload_mask(x, xr[r] + k, mk, xt);
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
             __m512 wv = wload_mask(w, row[c] + k, mk, t);
@@ -151,10 +154,11 @@ INLINE void tile4x4(float *y, int64_t ldy, const float *x, int64_t nr, const voi
     if (nr > 3) _mm_mask_storeu_ps(y + 3 * ldy + m, ms, _mm512_extractf32x4_ps(s, 3));
 }
 
-INLINE void matmul(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K, int64_t m0,
-                   int64_t m1, r1_dtype t) {
+INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N, const void *w, int64_t K,
+                   int64_t m0, int64_t m1, r1_dtype t) {
+    const int64_t xs = xt == R1_DT_F32 ? 4 : 2;
     if (N == 1) {
-        matvec(y, x, w, K, m0, m1, t);
+        matvec(y, x, xt, w, K, m0, m1, t);
         return;
     }
     /* X rows per block: the block (nb x K floats) stays within 256 KB of L2 */
@@ -164,73 +168,311 @@ INLINE void matmul(float *y, int64_t ldy, const float *x, int64_t N, const void 
         int64_t n1 = min64(N, n0 + nb);
         for (int64_t m = m0; m < m1; m += 4)
             for (int64_t n = n0; n < n1; n += 4)
-                tile4x4(y + n * ldy, ldy, x + n * K, min64(4, n1 - n), w, m, min64(4, m1 - m), K, t);
+                tile4x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(4, n1 - n), w, m, min64(4, m1 - m),
+                        K, t);
     }
 }
 
 static void k_matmul_f32_f32_avx512(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                     int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F32);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_F32);
 }
 
 static void k_matmul_f16_f32_avx512(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                     int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_F16);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_F16);
 }
 
 static void k_matmul_bf16_f32_avx512(float *y, int64_t ldy, const float *x, int64_t N, const void *w, int64_t K,
                                      int64_t m0, int64_t m1) {
-    matmul(y, ldy, x, N, w, K, m0, m1, R1_DT_BF16);
+    matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_BF16);
 }
 
-/* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 64 columns (24
- * accumulators), a broadcast from A times 4 vectors of a row of B per j, so
- * every element is one FMA chain in the order j = 0..J-1. Columns are the
- * outer loop and j is blocked by 256 so a 256 x 64 panel of B (64 KB) stays
- * in L2 across the row tiles: rows of B lie 4 KB apart and alias in the
- * caches, and without the j blocks dX = dY W ran at 43 GFLOP/s instead of
- * the figure in docs/KERNELS.md. Partial sums go through C between j blocks,
- * which is exact, so the order per element is unchanged. */
+/* ---- the training products: a packed "NN" GEMM ----
+ * c[i, k] (+)= sum_j a[i*a_si + j*a_sj] * b[j*ldb + k], i in [i0, i1), k in [k0, k1).
+ * Blocks of C's columns (NC) x the reduction (KC) of B are packed into
+ * 64-column panels (one per microkernel call, contiguous, ~32 KB: in L1),
+ * the whole block (~256 KB) stays in L2 while every 6-row tile of C passes
+ * over it. The microkernel holds a 6 x 64 tile of C in 24 registers and per
+ * reduction step loads 4 vectors of the panel and broadcasts 6 values of A.
+ * f32 reads A in place (any strides: dY rows for dX, dY columns for dW);
+ * bf16 packs a tile's A as pairs (a[j], a[j+1]) in one dword for vdpbf16ps,
+ * [row][pair] when A's rows are contiguous and [pair][row] when its columns
+ * are, so packing is a straight vector conversion either way. Every element
+ * of C is one accumulation chain in the order j = 0..J-1 (pairs of j for
+ * bf16); partial sums pass through C between reduction blocks, which is exact,
+ * so results do not depend on how rows or columns are split among threads.
+ * Measured on the bench's shapes (Zen 5, 1 thread): the unpacked 6x64 kernel
+ * ran dX = dY W at 47 and dW at 55 GFLOP/s; packing B lifts both (see
+ * docs/KERNELS.md). */
+enum { G_MR = 6, G_NR = 64, G_KC = 128, G_NC = 512 };
+
+typedef enum { G_F32, G_BF16_DP, G_BF16_EMU } gmode;
+
+/* Packed B (f32: [panel][j][64]; bf16: [panel][j/2][64][2]) and bf16 A. */
+static _Thread_local float g_bpack[G_KC * G_NC] __attribute__((aligned(64)));
+static _Thread_local uint32_t g_apack[G_KC * G_MR] __attribute__((aligned(64)));
+
+/* x rounded to the nearest bf16, kept as f32 (NaN passed through). */
+INLINE __m512 round_bf16(__m512 x) {
+    __m512i u = _mm512_castps_si512(x);
+    __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    __m512i r = _mm512_add_epi32(u, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff)));
+    r = _mm512_and_si512(r, _mm512_set1_epi32((int)0xffff0000u));
+    __mmask16 nan = _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q);
+    r = _mm512_mask_or_epi32(r, nan, u, _mm512_set1_epi32(0x00400000)); /* quiet, as r1_f32_to_bf16 */
+    return _mm512_castsi512_ps(r);
+}
+
+/* The 16 bf16 bit patterns of round_bf16(x). */
+INLINE __m256i to_bf16_bits(__m512 x) {
+    return _mm512_cvtepi32_epi16(_mm512_srli_epi32(_mm512_castps_si512(round_bf16(x)), 16));
+}
+
+/* Two rows of 16 f32 -> 16 dwords (lo[c] as the low bf16, hi[c] the high one). */
+INLINE __m512i pair_bf16(__m512 lo, __m512 hi) {
+    const __m512i idx = _mm512_setr_epi32(0x00100000, 0x00110001, 0x00120002, 0x00130003, 0x00140004, 0x00150005,
+                                          0x00160006, 0x00170007, 0x00180008, 0x00190009, 0x001a000a, 0x001b000b,
+                                          0x001c000c, 0x001d000d, 0x001e000e, 0x001f000f);
+    __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); /* bf16 0..15 = lo, 16..31 = hi */
+    return _mm512_permutexvar_epi16(idx, v);
+}
+
+/* B rows [jb, jb + kc) x columns [kb, kb + nc) into panels of 64 (zero padded). */
+INLINE void pack_b(const float *b, int64_t ldb, int64_t jb, int64_t kc, int64_t kb, int64_t nc, gmode md) {
+    int64_t np = (nc + G_NR - 1) / G_NR;
+    for (int64_t q = 0; q < np; q++) {
+        __mmask16 mk[4];
+        #pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) mk[v] = lanes(nc - q * G_NR - 16 * v > 0 ? nc - q * G_NR - 16 * v : 0);
+        const float *src = b + jb * ldb + kb + q * G_NR;
+        if (md == G_BF16_DP) {
+            uint32_t *dst = (uint32_t *)g_bpack + q * ((kc + 1) / 2) * G_NR;
+            for (int64_t j = 0; j < kc; j += 2, src += 2 * ldb, dst += G_NR) {
+                bool two = j + 1 < kc;
+                #pragma GCC unroll 4
+                for (int v = 0; v < 4; v++) {
+                    __m512 lo = _mm512_maskz_loadu_ps(mk[v], src + 16 * v);
+                    __m512 hi = two ? _mm512_maskz_loadu_ps(mk[v], src + ldb + 16 * v) : _mm512_setzero_ps();
+                    _mm512_store_si512(dst + 16 * v, pair_bf16(lo, hi));
+                }
+            }
+        } else {
+            float *dst = g_bpack + q * kc * G_NR;
+            for (int64_t j = 0; j < kc; j++, src += ldb, dst += G_NR)
+                #pragma GCC unroll 4
+                for (int v = 0; v < 4; v++) {
+                    __m512 x = _mm512_maskz_loadu_ps(mk[v], src + 16 * v);
+                    _mm512_store_ps(dst + 16 * v, md == G_BF16_EMU ? round_bf16(x) : x);
+                }
+        }
+    }
+}
+
+/* A rows [i, i + ir) x reduction [jb, jb + kc) as bf16 pairs; returns the
+ * dword strides (per row, per pair) of the packed tile. */
+INLINE void pack_a_bf16(const float *a, int64_t a_si, int64_t a_sj, int64_t i, int64_t ir, int64_t jb, int64_t kc,
+                        int64_t *sr, int64_t *sp) {
+    int64_t kp = (kc + 1) / 2;
+    if (a_sj == 1) { /* rows contiguous: [row][pair] */
+        *sr = kp, *sp = 1;
+        for (int64_t r = 0; r < G_MR; r++) {
+            const float *src = a + (i + min64(r, ir - 1)) * a_si + jb;
+            uint32_t *dst = g_apack + r * kp;
+            for (int64_t j = 0; j < kc; j += 32) {
+                __m512 lo = _mm512_maskz_loadu_ps(lanes(kc - j), src + j);
+                __m512 hi = _mm512_maskz_loadu_ps(lanes(kc - j - 16 > 0 ? kc - j - 16 : 0), src + j + 16);
+                __m512i v = (__m512i)_mm512_cvtne2ps_pbh(hi, lo); /* bf16 in order: dwords are pairs */
+                _mm512_mask_storeu_epi32(dst + j / 2, lanes((kc - j + 1) / 2), v);
+            }
+        }
+    } else { /* columns: [pair][row], rows i.. adjacent when a_si == 1 */
+        *sr = 1, *sp = G_MR;
+        __mmask16 mr = lanes(G_MR);
+        for (int64_t j = 0; j < kc; j += 2) {
+            __m512 lo, hi;
+            if (a_si == 1) {
+                __mmask16 mv = lanes(ir);
+                lo = _mm512_maskz_loadu_ps(mv, a + i + (jb + j) * a_sj);
+                hi = j + 1 < kc ? _mm512_maskz_loadu_ps(mv, a + i + (jb + j + 1) * a_sj) : _mm512_setzero_ps();
+            } else {
+                float l[16] = {0}, h[16] = {0};
+                for (int64_t r = 0; r < ir; r++) {
+                    l[r] = a[(i + r) * a_si + (jb + j) * a_sj];
+                    h[r] = j + 1 < kc ? a[(i + r) * a_si + (jb + j + 1) * a_sj] : 0.0f;
+                }
+                lo = _mm512_loadu_ps(l), hi = _mm512_loadu_ps(h);
+            }
+            _mm512_mask_storeu_epi32(g_apack + (j / 2) * G_MR, mr, pair_bf16(lo, hi));
+        }
+    }
+}
+
+/* One 6 x 64 tile: c rows [0, ir), columns by mk; bp is its packed panel. */
+INLINE void ukr(float *c, int64_t ldc, int64_t ir, const __mmask16 mk[4], const float *a, int64_t a_si, int64_t a_sj,
+                const uint32_t *ap, int64_t sr, int64_t sp, const float *bp, int64_t kc, bool load, gmode md) {
+    __m512 acc[G_MR][4];
+    #pragma GCC unroll 8
+    for (int r = 0; r < G_MR; r++)
+        #pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            acc[r][v] = load ? _mm512_maskz_loadu_ps(mk[v], c + min64(r, ir - 1) * ldc + 16 * v) : _mm512_setzero_ps();
+    if (md == G_BF16_DP) {
+        const uint32_t *ar[G_MR];
+        #pragma GCC unroll 8
+        for (int r = 0; r < G_MR; r++) ar[r] = ap + r * sr;
+        const uint32_t *bq = (const uint32_t *)bp;
+        for (int64_t j = 0; j < (kc + 1) / 2; j++, bq += G_NR) {
+            __m512i bv[4];
+            #pragma GCC unroll 4
+            for (int v = 0; v < 4; v++) bv[v] = _mm512_load_si512(bq + 16 * v);
+            #pragma GCC unroll 8
+            for (int r = 0; r < G_MR; r++) {
+                __m512i s = _mm512_set1_epi32((int)ar[r][j * sp]);
+                #pragma GCC unroll 4
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], (__m512bh)bv[v], (__m512bh)s);
+            }
+        }
+    } else {
+        const float *ar[G_MR];
+        #pragma GCC unroll 8
+        for (int r = 0; r < G_MR; r++) ar[r] = a + min64(r, ir - 1) * a_si;
+        for (int64_t j = 0; j < kc; j++, bp += G_NR) {
+            __m512 bv[4];
+            #pragma GCC unroll 4
+            for (int v = 0; v < 4; v++) bv[v] = _mm512_load_ps(bp + 16 * v);
+            #pragma GCC unroll 8
+            for (int r = 0; r < G_MR; r++) {
+                __m512 s = _mm512_set1_ps(ar[r][j * a_sj]);
+                if (md == G_BF16_EMU) s = round_bf16(s);
+                #pragma GCC unroll 4
+                for (int v = 0; v < 4; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
+            }
+        }
+    }
+    for (int64_t r = 0; r < ir; r++)
+        #pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);
+}
+
+INLINE void gemm_nn(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
+                    int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1, bool accumulate, gmode md) {
+    for (int64_t kb = k0; kb < k1; kb += G_NC) {
+        int64_t nc = min64(G_NC, k1 - kb), np = (nc + G_NR - 1) / G_NR;
+        for (int64_t jb = 0; jb < J || jb == 0; jb += G_KC) {
+            int64_t kc = min64(G_KC, J - jb);
+            bool load = accumulate || jb > 0;
+            pack_b(b, ldb, jb, kc, kb, nc, md);
+            int64_t pstride = md == G_BF16_DP ? ((kc + 1) / 2) * G_NR : kc * G_NR;
+            for (int64_t i = i0; i < i1; i += G_MR) {
+                int64_t ir = min64(G_MR, i1 - i), sr = 0, sp = 0;
+                if (md == G_BF16_DP && kc > 0) pack_a_bf16(a, a_si, a_sj, i, ir, jb, kc, &sr, &sp);
+                for (int64_t q = 0; q < np; q++) {
+                    __mmask16 mk[4];
+                    #pragma GCC unroll 4
+                    for (int v = 0; v < 4; v++) {
+                        int64_t left = nc - q * G_NR - 16 * v;
+                        mk[v] = lanes(left > 0 ? left : 0);
+                    }
+                    ukr(c + i * ldc + kb + q * G_NR, ldc, ir, mk, a + i * a_si + jb * a_sj, a_si, a_sj, g_apack, sr, sp,
+                        g_bpack + q * pstride, kc, load, md);
+                }
+            }
+        }
+    }
+}
+
 static void k_gemm_nn_f32_f32_avx512(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                      const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
                                      int64_t k1, bool accumulate) {
-    enum { R = 6, V = 4, JB = 256 };
-    for (int64_t k = k0; k < k1; k += 16 * V) {
-        __mmask16 mk[V];
+    gemm_nn(c, ldc, a, a_si, a_sj, b, ldb, J, i0, i1, k0, k1, accumulate, G_F32);
+}
+
+static void k_gemm_nn_bf16_bf16_avx512bf16(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                           const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                           int64_t k1, bool accumulate) {
+    gemm_nn(c, ldc, a, a_si, a_sj, b, ldb, J, i0, i1, k0, k1, accumulate, G_BF16_DP);
+}
+
+static void k_gemm_nn_bf16_bf16_avx512(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
+                                       const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
+                                       int64_t k1, bool accumulate) {
+    gemm_nn(c, ldc, a, a_si, a_sj, b, ldb, J, i0, i1, k0, k1, accumulate, G_BF16_EMU);
+}
+
+/* ---- bf16 forward product y = x w^T (x, w bf16) ----
+ * With AVX512-BF16: the 4x4 tile of the f32 kernel, 32 k per step, vdpbf16ps
+ * (16 pair sums per FMA-slot). Without it: both operands widened to f32. */
+INLINE void tile4x4_bb(float *y, int64_t ldy, const uint16_t *x, int64_t nr, const uint16_t *w, int64_t m, int64_t mr,
+                       int64_t K) {
+    const uint16_t *xr[4], *wr[4];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++) xr[r] = x + min64(r, nr - 1) * K;
+    #pragma GCC unroll 8
+    for (int c = 0; c < 4; c++) wr[c] = w + (m + min64(c, mr - 1)) * K;
+    __m512 acc[4][4];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++)
         #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) mk[v] = k + 16 * v < k1 ? lanes(k1 - k - 16 * v) : 0;
-        for (int64_t j0 = 0; j0 < J || j0 == 0; j0 += JB) {
-            int64_t j1 = min64(J, j0 + JB);
-            bool load = accumulate || j0 > 0;
-            for (int64_t i = i0; i < i1; i += R) {
-                int64_t ir = min64(R, i1 - i);
-                const float *ar[R];
-                #pragma GCC unroll 8
-                for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
-                __m512 acc[R][V];
-                #pragma GCC unroll 8
-                for (int r = 0; r < R; r++)
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++)
-                        acc[r][v] = load ? _mm512_maskz_loadu_ps(mk[v], c + (i + min64(r, ir - 1)) * ldc + k + 16 * v)
-                                               : _mm512_setzero_ps();
-                for (int64_t j = j0; j < j1; j++) {
-                    const float *bj = b + j * ldb + k;
-                    __m512 bv[V];
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bj + 16 * v);
-                    #pragma GCC unroll 8
-                    for (int r = 0; r < R; r++) {
-                        __m512 s = _mm512_set1_ps(ar[r][j * a_sj]);
-                        #pragma GCC unroll 8
-                        for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
-                    }
-                }
-                for (int r = 0; r < ir; r++)
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(c + (i + r) * ldc + k + 16 * v, mk[v], acc[r][v]);
-            }
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K; k += 32) {
+        __mmask32 mk = K - k >= 32 ? (__mmask32)0xffffffffu : (__mmask32)((1u << (K - k)) - 1u);
+        __m512i xv[4];
+        #pragma GCC unroll 8
+        for (int r = 0; r < 4; r++) xv[r] = _mm512_maskz_loadu_epi16(mk, xr[r] + k);
+        #pragma GCC unroll 8
+        for (int c = 0; c < 4; c++) {
+            __m512i wv = _mm512_maskz_loadu_epi16(mk, wr[c] + k);
+            #pragma GCC unroll 8
+            for (int r = 0; r < 4; r++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], (__m512bh)xv[r], (__m512bh)wv);
         }
+    }
+    __m512 s = reduce16(acc);
+    __mmask8 ms = (__mmask8)lanes(mr);
+    _mm_mask_storeu_ps(y + m, ms, _mm512_castps512_ps128(s));
+    if (nr > 1) _mm_mask_storeu_ps(y + ldy + m, ms, _mm512_extractf32x4_ps(s, 1));
+    if (nr > 2) _mm_mask_storeu_ps(y + 2 * ldy + m, ms, _mm512_extractf32x4_ps(s, 2));
+    if (nr > 3) _mm_mask_storeu_ps(y + 3 * ldy + m, ms, _mm512_extractf32x4_ps(s, 3));
+}
+
+static void k_matmul_bf16_bf16_avx512bf16(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w,
+                                          int64_t K, int64_t m0, int64_t m1) {
+    /* X rows per block: the block (nb x K bf16) stays within 256 KB of L2 */
+    int64_t nb = ((int64_t)131072 / (K > 0 ? K : 1)) & ~(int64_t)3;
+    if (nb < 4) nb = 4;
+    for (int64_t n0 = 0; n0 < N; n0 += nb) {
+        int64_t n1 = min64(N, n0 + nb);
+        for (int64_t m = m0; m < m1; m += 4)
+            for (int64_t n = n0; n < n1; n += 4)
+                tile4x4_bb(y + n * ldy, ldy, x + n * K, min64(4, n1 - n), w, m, min64(4, m1 - m), K);
+    }
+}
+
+static void k_matmul_bf16_bf16_avx512(float *y, int64_t ldy, const uint16_t *x, int64_t N, const uint16_t *w,
+                                      int64_t K, int64_t m0, int64_t m1) {
+    matmul(y, ldy, x, R1_DT_BF16, N, w, K, m0, m1, R1_DT_BF16);
+}
+
+/* AdamW, the oracle's operations in its order (mul and add, no FMA). */
+static void k_adamw_avx512(float *p, float *g, float *m, float *v, uint16_t *pb, int64_t n, float gs, float lr,
+                           float b1, float b2, float eps, float wd, float c1, float c2) {
+    __m512 vb1 = _mm512_set1_ps(b1), vb2 = _mm512_set1_ps(b2), vc1 = _mm512_set1_ps(c1), vc2 = _mm512_set1_ps(c2);
+    __m512 vb1c = _mm512_set1_ps(1.0f - b1), vb2c = _mm512_set1_ps(1.0f - b2), veps = _mm512_set1_ps(eps);
+    __m512 vlr = _mm512_set1_ps(lr), vwd = _mm512_set1_ps(wd), vgs = _mm512_set1_ps(gs);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 mk = lanes(n - i);
+        __m512 gv = _mm512_mul_ps(_mm512_maskz_loadu_ps(mk, g + i), vgs), pv = _mm512_maskz_loadu_ps(mk, p + i);
+        __m512 mv = _mm512_add_ps(_mm512_mul_ps(vb1, _mm512_maskz_loadu_ps(mk, m + i)), _mm512_mul_ps(vb1c, gv));
+        __m512 vv = _mm512_add_ps(_mm512_mul_ps(vb2, _mm512_maskz_loadu_ps(mk, v + i)),
+                                  _mm512_mul_ps(_mm512_mul_ps(vb2c, gv), gv));
+        __m512 upd = _mm512_div_ps(_mm512_div_ps(mv, vc1),
+                                   _mm512_add_ps(_mm512_sqrt_ps(_mm512_div_ps(vv, vc2)), veps));
+        pv = _mm512_sub_ps(pv, _mm512_mul_ps(vlr, _mm512_add_ps(_mm512_mul_ps(vwd, pv), upd)));
+        _mm512_mask_storeu_ps(m + i, mk, mv);
+        _mm512_mask_storeu_ps(v + i, mk, vv);
+        _mm512_mask_storeu_ps(p + i, mk, pv);
+        _mm512_mask_storeu_ps(g + i, mk, _mm512_setzero_ps());
+        if (pb) _mm256_mask_storeu_epi16(pb + i, mk, to_bf16_bits(pv));
     }
 }
 
@@ -344,17 +586,80 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
 }
 QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
 
+/* exp(x) for x <= 0 down to underflow (the loss only needs that range; larger
+ * x are clamped at 88.7): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
+ * polynomial (Cephes expf coefficients, FMA), 2^n via the exponent field.
+ * Measured against expf: <= 2 ulp over [-104, 0]. */
+INLINE __m512 exp512(__m512 x) {
+    x = _mm512_max_ps(_mm512_min_ps(x, _mm512_set1_ps(88.7f)), _mm512_set1_ps(-104.0f));
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    return _mm512_scalef_ps(p, n); /* p * 2^n, gradual underflow included */
+}
+
+static double k_lse_avx512(const float *z, int64_t n) {
+    __m512 mv = _mm512_set1_ps(z[0]);
+    for (int64_t i = 0; i < n; i += 16) mv = _mm512_mask_max_ps(mv, lanes(n - i), mv, _mm512_maskz_loadu_ps(lanes(n - i), z + i));
+    float mx = _mm512_reduce_max_ps(mv);
+    __m512 sh = _mm512_set1_ps(mx);
+    __m512d s0 = _mm512_setzero_pd(), s1 = s0;
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 e = _mm512_maskz_mov_ps(m, exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), sh)));
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    return (double)mx + log(_mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
+}
+
+static void k_exp_scale_avx512(float *z, int64_t n, float shift, float s) {
+    __m512 sh = _mm512_set1_ps(shift), sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_maskz_loadu_ps(m, z + i), sh));
+        _mm512_mask_storeu_ps(z + i, m, _mm512_mul_ps(sv, e));
+    }
+}
+
+static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        _mm256_mask_storeu_epi16(dst + i, m, to_bf16_bits(_mm512_maskz_loadu_ps(m, src + i)));
+    }
+}
+
+/* Two tables: the bf16 products use vdpbf16ps only where the CPU has
+ * AVX512-BF16 (cpu_features.c picks); otherwise they widen to f32. */
+#define AVX512_COMMON                                                                                      \
+    .isa = "avx512",                                                                                       \
+    .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,               \
+               [R1_DT_BF16] = k_matmul_bf16_f32_avx512},                                                   \
+    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
+                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},             \
+    .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
+    .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, \
+    .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,                       \
+               [R1_DT_BF16] = k_to_f32_bf16_avx512}
+
 const r1_kernels r1_kernels_table_avx512 = {
-    .isa = "avx512",
-    .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,
-               [R1_DT_BF16] = k_matmul_bf16_f32_avx512},
-    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,
-                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},
-    .gemm_nn = k_gemm_nn_f32_f32_avx512,
-    .dot = k_dot_f32_avx512,
-    .axpy = k_axpy_f32_avx512,
-    .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,
-               [R1_DT_BF16] = k_to_f32_bf16_avx512},
+    AVX512_COMMON,
+    .gemm_nn_bb = k_gemm_nn_bf16_bf16_avx512,
+    .matmul_bb = k_matmul_bf16_bf16_avx512,
+};
+
+const r1_kernels r1_kernels_table_avx512bf16 = {
+    AVX512_COMMON,
+    .gemm_nn_bb = k_gemm_nn_bf16_bf16_avx512bf16,
+    .matmul_bb = k_matmul_bf16_bf16_avx512bf16,
 };
 #else
 typedef int r1_no_avx512_on_this_arch; /* ISO C forbids an empty translation unit */

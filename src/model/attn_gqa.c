@@ -123,9 +123,9 @@ static void gqa_train_attend(void *p, int64_t lo, int64_t hi, int ith) {
 void r1_gqa_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_gqa_saved *s, float *y, const float *x) {
     const r1_config *c = t->c;
     int64_t N = t->N, H = c->H, hd = c->head_dim, kw = c->Hkv * hd;
-    r1_matmul(t->pool, s->q, x, N, &L->q);
-    r1_matmul(t->pool, s->k, x, N, &L->k);
-    r1_matmul(t->pool, s->v, x, N, &L->v);
+    r1_tmm(t, s->q, x, N, &L->q);
+    r1_tmm(t, s->k, x, N, &L->k);
+    r1_tmm(t, s->v, x, N, &L->v);
     add_bias(s->q, &L->q_bias, N, H * hd);
     add_bias(s->k, &L->k_bias, N, kw);
     add_bias(s->v, &L->v_bias, N, kw);
@@ -136,7 +136,7 @@ void r1_gqa_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_gqa_sa
     }
     gqa_train_job j = {.t = t, .s = s};
     r1_pool_for(t->pool, t->B * H, 1, gqa_train_attend, &j);
-    r1_matmul(t->pool, y, s->o, N, &L->o);
+    r1_tmm(t, y, s->o, N, &L->o);
 }
 
 static void gqa_train_attend_bwd(void *p, int64_t lo, int64_t hi, int ith) {
@@ -190,8 +190,8 @@ void r1_gqa_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     j.scratch = r1_arena_floats(t->ws, r1_pool_size(pool) * j.per);
     R1_ASSERT(dout && j.dq && j.dk && j.dv && j.scratch);
     j.dout = dout;
-    r1_matmul_tn(pool, G->o.data, dy, s->o, N, D, H * hd);
-    r1_matmul_nn(pool, dout, dy, L->o.data, N, D, H * hd, false);
+    r1_tmm_dw(t, G->o.data, dy, s->o, N, D, H * hd);
+    r1_tmm_dx(t, dout, dy, L->o.data, N, D, H * hd, false);
     memset(j.dq, 0, (size_t)(N * H * hd) * sizeof(float));
     memset(j.dk, 0, (size_t)(N * kw) * sizeof(float));
     memset(j.dv, 0, (size_t)(N * kw) * sizeof(float));
@@ -204,11 +204,11 @@ void r1_gqa_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     bias_grad(G->q_bias.data, j.dq, N, H * hd);
     bias_grad(G->k_bias.data, j.dk, N, kw);
     bias_grad(G->v_bias.data, j.dv, N, kw);
-    r1_matmul_tn(pool, G->q.data, j.dq, x, N, H * hd, D);
-    r1_matmul_tn(pool, G->k.data, j.dk, x, N, kw, D);
-    r1_matmul_tn(pool, G->v.data, j.dv, x, N, kw, D);
-    r1_matmul_nn(pool, dx, j.dq, L->q.data, N, H * hd, D, false);
-    r1_matmul_nn(pool, dx, j.dk, L->k.data, N, kw, D, true);
-    r1_matmul_nn(pool, dx, j.dv, L->v.data, N, kw, D, true);
+    r1_tmm_dw(t, G->q.data, j.dq, x, N, H * hd, D);
+    r1_tmm_dw(t, G->k.data, j.dk, x, N, kw, D);
+    r1_tmm_dw(t, G->v.data, j.dv, x, N, kw, D);
+    r1_tmm_dx(t, dx, j.dq, L->q.data, N, H * hd, D, false);
+    r1_tmm_dx(t, dx, j.dk, L->k.data, N, kw, D, true);
+    r1_tmm_dx(t, dx, j.dv, L->v.data, N, kw, D, true);
     t->ws->used = mark;
 }

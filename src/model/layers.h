@@ -82,7 +82,20 @@ typedef struct {
     const float *cs;      /* [T, rope dim] cos/sin of positions 0..T-1 */
     r1_arena *ws;         /* backward/forward temporaries, rewound by each call */
     float aux_alpha;      /* sequence-wise balance loss weight (0: off) */
+    bool bf16;            /* matmuls on bf16-rounded operands (f32 sums); false: f32 */
+    const float *pbase;   /* bf16: the f32 parameter slab ... */
+    const uint16_t *pbf16; /* ... and its bf16 copy (same offsets), pn floats */
+    int64_t pn;
 } r1_tctx;
+
+/* The training products (train_mm.c), f32 or bf16 as t->bf16 says:
+ *   r1_tmm     y[N, M] = x[N, K] w^T     (w a parameter [M, K]; bf16 reads its copy in t->pbf16)
+ *   r1_tmm_dx  dx[N, K] (+)= dy[N, M] w[M, K]
+ *   r1_tmm_dw  dw[M, K] += dy[N, M]^T x[N, K] */
+void r1_tmm(const r1_tctx *t, float *y, const float *x, int64_t N, const r1_tensor *w);
+void r1_tmm_dx(const r1_tctx *t, float *dx, const float *dy, const float *w, int64_t N, int64_t M, int64_t K,
+               bool accumulate);
+void r1_tmm_dw(const r1_tctx *t, float *dw, const float *dy, const float *x, int64_t N, int64_t M, int64_t K);
 
 /* RMSNorm saving 1/rms per row: y[N,D], rstd[N]. */
 void r1_rmsnorm_train_forward(float *y, float *rstd, const float *x, const float *w, int64_t N, int64_t D, float eps);
@@ -90,17 +103,25 @@ void r1_rmsnorm_train_forward(float *y, float *rstd, const float *x, const float
 void r1_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, const float *rstd, const float *w,
                          int64_t N, int64_t D);
 
+/* The same two split over the pool: rows of y/dx across threads; dw by
+ * columns, each summed over rows in order, so the bits do not depend on the
+ * thread count. */
+void r1_rmsnorm_train_forward_mt(r1_pool *pool, float *y, float *rstd, const float *x, const float *w, int64_t N,
+                                 int64_t D, float eps);
+void r1_rmsnorm_backward_mt(r1_pool *pool, float *dx, float *dw, const float *dy, const float *x, const float *rstd,
+                            const float *w, int64_t N, int64_t D);
+
 /* SwiGLU: saved g, u (pre-activation) and a = silu(g) * u, each [n, F]. */
 typedef struct {
     float *g, *u, *a;
 } r1_swiglu_saved;
 void r1_swiglu_saved_bind(r1_swiglu_saved *s, r1_carve *cv, int64_t N, int64_t F);
 /* y[N,D] = down(silu(gate x) * up x), saving into g/u/a ([N,F] each). */
-void r1_swiglu_train_forward(r1_pool *pool, float *y, float *g, float *u, float *a, const float *x, int64_t N,
+void r1_swiglu_train_forward(const r1_tctx *t, float *y, float *g, float *u, float *a, const float *x, int64_t N,
                              const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down);
 /* dx[N,D] (= or += by accumulate), dgate/dup/ddown (+=) from dy[N,D].
  * da is scratch [2, N, F] (overwritten). */
-void r1_swiglu_backward(r1_pool *pool, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
+void r1_swiglu_backward(const r1_tctx *t, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
                         const float *dy, const float *x, const float *g, const float *u, const float *a, float *da,
                         int64_t N, const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down);
 

@@ -231,30 +231,49 @@ typedef struct {
     int64_t per;
 } mla_train_job;
 
+/* Per-thread scratch of the attention jobs (floats): Q_h and K_h gathered
+ * contiguous [T, Dn+Dr], S or dP [T, T], dO_h and V_h [T, Dv], dK_h [T, Dn+Dr]. */
+static int64_t attend_scratch(const r1_config *c, int64_t T) {
+    int64_t qk = c->Dn + c->Dr;
+    return (int64_t)r1_align_up((size_t)(T * T + T * (3 * qk + 2 * c->Dv)) * sizeof(float)) / (int64_t)sizeof(float);
+}
+
+/* Q_h, K_h of sequence b, head h as contiguous [T, Dn+Dr] rows. */
+static void gather_qk(const r1_config *c, const r1_mla_saved *s, int64_t H, int64_t T, int64_t b, int64_t h, float *qh,
+                      float *kh) {
+    int64_t qk = c->Dn + c->Dr, hw = c->Dn + c->Dv;
+    for (int64_t t = 0; t < T; t++) {
+        int64_t row = b * T + t;
+        memcpy(qh + t * qk, s->q + row * H * qk + h * qk, (size_t)qk * sizeof(float));
+        memcpy(kh + t * qk, s->kvd + row * H * hw + h * hw, (size_t)c->Dn * sizeof(float));
+        memcpy(kh + t * qk + c->Dn, s->kpe + row * c->Dr, (size_t)c->Dr * sizeof(float));
+    }
+}
+
+/* Per (sequence, head), as small GEMMs on the kernel table (the dot/axpy
+ * loops they replace ran at a few GFLOP/s): S = Q_h K_h^T over the full
+ * square, P = softmax(tau S) over the causal prefix of each row (0 above the
+ * diagonal), O_h = P V_h. */
 static void mla_train_attend(void *p, int64_t lo, int64_t hi, int ith) {
-    (void)ith;
     const mla_train_job *j = p;
     const r1_config *c = j->t->c;
     const r1_kernels *k = j->t->k;
     const r1_mla_saved *s = j->s;
     int64_t H = c->H, T = j->t->T, qk = c->Dn + c->Dr, hw = c->Dn + c->Dv, kvw = H * hw;
     float tau = (float)j->t->rope->attn_scale;
+    float *qh = j->scratch + ith * j->per, *kh = qh + T * qk, *sc = kh + T * qk;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it / H, h = it % H;
+        gather_qk(c, s, H, T, b, h, qh, kh);
+        k->matmul[R1_DT_F32](sc, T, qh, T, kh, qk, 0, T);
         for (int64_t t = 0; t < T; t++) {
-            int64_t row = b * T + t;
-            const float *qh = s->q + row * H * qk + h * qk;
             float *pr = s->p + ((b * H + h) * T + t) * T;
-            for (int64_t u = 0; u <= t; u++) {
-                int64_t ru = b * T + u;
-                pr[u] = tau * (k->dot(qh, s->kvd + ru * kvw + h * hw, c->Dn) + k->dot(qh + c->Dn, s->kpe + ru * c->Dr, c->Dr));
-            }
+            for (int64_t u = 0; u <= t; u++) pr[u] = tau * sc[t * T + u];
             r1_softmax_inplace(pr, t + 1);
             for (int64_t u = t + 1; u < T; u++) pr[u] = 0.0f;
-            float *o = s->o + row * H * c->Dv + h * c->Dv;
-            memset(o, 0, (size_t)c->Dv * sizeof(float));
-            for (int64_t u = 0; u <= t; u++) k->axpy(o, pr[u], s->kvd + (b * T + u) * kvw + h * hw + c->Dn, c->Dv);
         }
+        k->gemm_nn(s->o + b * T * H * c->Dv + h * c->Dv, H * c->Dv, s->p + (b * H + h) * T * T, T, 1,
+                   s->kvd + b * T * kvw + h * hw + c->Dn, kvw, T, 0, T, 0, c->Dv, false);
     }
 }
 
@@ -262,13 +281,13 @@ void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_sa
     const r1_config *c = t->c;
     int64_t N = t->N, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, W = R + c->Dr, T = t->T;
     if (c->Rq > 0) {
-        r1_matmul(t->pool, s->qa, x, N, &L->q_a);
+        r1_tmm(t, s->qa, x, N, &L->q_a);
         r1_rmsnorm_train_forward(s->qan, s->qa_rstd, s->qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
-        r1_matmul(t->pool, s->q, s->qan, N, &L->q_b);
+        r1_tmm(t, s->q, s->qan, N, &L->q_b);
     } else {
-        r1_matmul(t->pool, s->q, x, N, &L->q);
+        r1_tmm(t, s->q, x, N, &L->q);
     }
-    r1_matmul(t->pool, s->kva, x, N, &L->kv_a);
+    r1_tmm(t, s->kva, x, N, &L->kv_a);
     for (int64_t i = 0; i < N; i++) {
         const float *cs = t->cs + (i % T) * c->Dr;
         r1_rmsnorm_train_forward(s->ckv + i * R, s->kv_rstd + i, s->kva + i * W, L->kv_a_norm.data, 1, R, MLA_LORA_EPS);
@@ -276,40 +295,54 @@ void r1_mla_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_mla_sa
         r1_rope_apply(t->rope, s->kpe + i * c->Dr, cs);
         for (int64_t h = 0; h < H; h++) r1_rope_apply(t->rope, s->q + i * H * qk + h * qk + c->Dn, cs);
     }
-    r1_matmul(t->pool, s->kvd, s->ckv, N, &L->kv_b);
-    mla_train_job j = {.t = t, .s = s};
+    r1_tmm(t, s->kvd, s->ckv, N, &L->kv_b);
+    size_t mark = t->ws->used;
+    mla_train_job j = {.t = t, .s = s, .per = attend_scratch(c, T)};
+    j.scratch = r1_arena_floats(t->ws, r1_pool_size(t->pool) * j.per);
+    R1_ASSERT(j.scratch);
     r1_pool_for(t->pool, t->B * H, 1, mla_train_attend, &j);
-    r1_matmul(t->pool, y, s->o, N, &L->o);
+    t->ws->used = mark;
+    r1_tmm(t, y, s->o, N, &L->o);
 }
 
+/* Backward per (sequence, head) with the same GEMMs: dP = dO_h V_h^T,
+ * dS = tau P (dP - rowsum(P dP)), dQ_h = dS K_h, dK_h = dS^T Q_h, dV_h = P^T dO_h.
+ * Each job owns its rows of dq, dkvd and dkpe_h, so it writes them (no sums
+ * across jobs). */
 static void mla_train_attend_bwd(void *p, int64_t lo, int64_t hi, int ith) {
     const mla_train_job *j = p;
     const r1_config *c = j->t->c;
     const r1_kernels *k = j->t->k;
     const r1_mla_saved *s = j->s;
-    int64_t H = c->H, T = j->t->T, qk = c->Dn + c->Dr, hw = c->Dn + c->Dv, kvw = H * hw, Dr = c->Dr;
-    float tau = (float)j->t->rope->attn_scale, *ds = j->scratch + ith * j->per;
+    int64_t H = c->H, T = j->t->T, qk = c->Dn + c->Dr, hw = c->Dn + c->Dv, kvw = H * hw, Dr = c->Dr, Dv = c->Dv;
+    float tau = (float)j->t->rope->attn_scale;
+    float *qh = j->scratch + ith * j->per, *kh = qh + T * qk, *ds = kh + T * qk, *doh = ds + T * T, *vh = doh + T * Dv;
+    float *dkh = vh + T * Dv;
     for (int64_t it = lo; it < hi; it++) {
         int64_t b = it / H, h = it % H;
+        const float *P = s->p + (b * H + h) * T * T;
+        gather_qk(c, s, H, T, b, h, qh, kh);
         for (int64_t t = 0; t < T; t++) {
             int64_t row = b * T + t;
-            const float *qh = s->q + row * H * qk + h * qk, *pr = s->p + ((b * H + h) * T + t) * T;
-            const float *dot = j->dout + row * H * c->Dv + h * c->Dv;
+            memcpy(doh + t * Dv, j->dout + row * H * Dv + h * Dv, (size_t)Dv * sizeof(float));
+            memcpy(vh + t * Dv, s->kvd + row * kvw + h * hw + c->Dn, (size_t)Dv * sizeof(float));
+        }
+        k->matmul[R1_DT_F32](ds, T, doh, T, vh, Dv, 0, T); /* dP */
+        for (int64_t t = 0; t < T; t++) {
+            const float *pr = P + t * T;
+            float *dr = ds + t * T;
             double sum = 0.0;
-            for (int64_t u = 0; u <= t; u++) {
-                ds[u] = k->dot(dot, s->kvd + (b * T + u) * kvw + h * hw + c->Dn, c->Dv);
-                sum += (double)pr[u] * ds[u];
-            }
-            float *dq = j->dq + row * H * qk + h * qk;
-            for (int64_t u = 0; u <= t; u++) {
-                int64_t ru = b * T + u;
-                float g = tau * pr[u] * (ds[u] - (float)sum);
-                k->axpy(dq, g, s->kvd + ru * kvw + h * hw, c->Dn);
-                k->axpy(dq + c->Dn, g, s->kpe + ru * Dr, Dr);
-                k->axpy(j->dkvd + ru * kvw + h * hw, g, qh, c->Dn);
-                k->axpy(j->dkpe_h + (ru * H + h) * Dr, g, qh + c->Dn, Dr);
-                k->axpy(j->dkvd + ru * kvw + h * hw + c->Dn, pr[u], dot, c->Dv);
-            }
+            for (int64_t u = 0; u <= t; u++) sum += (double)pr[u] * dr[u];
+            for (int64_t u = 0; u <= t; u++) dr[u] = tau * pr[u] * (dr[u] - (float)sum);
+            for (int64_t u = t + 1; u < T; u++) dr[u] = 0.0f;
+        }
+        k->gemm_nn(j->dq + b * T * H * qk + h * qk, H * qk, ds, T, 1, kh, qk, T, 0, T, 0, qk, false);
+        k->gemm_nn(dkh, qk, ds, 1, T, qh, qk, T, 0, T, 0, qk, false);
+        k->gemm_nn(j->dkvd + b * T * kvw + h * hw + c->Dn, kvw, P, 1, T, doh, Dv, T, 0, T, 0, Dv, false);
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            memcpy(j->dkvd + row * kvw + h * hw, dkh + t * qk, (size_t)c->Dn * sizeof(float));
+            memcpy(j->dkpe_h + (row * H + h) * Dr, dkh + t * qk + c->Dn, (size_t)Dr * sizeof(float));
         }
     }
 }
@@ -322,7 +355,7 @@ void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     int64_t kvw = H * (c->Dn + c->Dv);
     size_t mark = t->ws->used;
     int nth = r1_pool_size(pool);
-    mla_train_job j = {.t = t, .s = s, .per = (int64_t)r1_align_up((size_t)T * 4) / 4};
+    mla_train_job j = {.t = t, .s = s, .per = attend_scratch(c, T)};
     float *dout = r1_arena_floats(t->ws, N * H * c->Dv);
     j.dq = r1_arena_floats(t->ws, N * H * qk);
     j.dkvd = r1_arena_floats(t->ws, N * kvw);
@@ -332,16 +365,13 @@ void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     R1_ASSERT(dout && j.dq && j.dkvd && j.dkpe_h && j.scratch && dkva && dckv);
     j.dout = dout;
 
-    r1_matmul_tn(pool, G->o.data, dy, s->o, N, D, H * c->Dv);
-    r1_matmul_nn(pool, dout, dy, L->o.data, N, D, H * c->Dv, false);
-    memset(j.dq, 0, (size_t)(N * H * qk) * sizeof(float));
-    memset(j.dkvd, 0, (size_t)(N * kvw) * sizeof(float));
-    memset(j.dkpe_h, 0, (size_t)(N * H * Dr) * sizeof(float));
+    r1_tmm_dw(t, G->o.data, dy, s->o, N, D, H * c->Dv);
+    r1_tmm_dx(t, dout, dy, L->o.data, N, D, H * c->Dv, false);
     r1_pool_for(pool, t->B * H, 1, mla_train_attend_bwd, &j);
 
     /* latent: kv_b, then kv_a_layernorm; rope key: sum over heads, un-rotate */
-    r1_matmul_tn(pool, G->kv_b.data, j.dkvd, s->ckv, N, kvw, R);
-    r1_matmul_nn(pool, dckv, j.dkvd, L->kv_b.data, N, kvw, R, false);
+    r1_tmm_dw(t, G->kv_b.data, j.dkvd, s->ckv, N, kvw, R);
+    r1_tmm_dx(t, dckv, j.dkvd, L->kv_b.data, N, kvw, R, false);
     memset(dkva, 0, (size_t)(N * W) * sizeof(float));
     for (int64_t i = 0; i < N; i++) {
         const float *cs = t->cs + (i % T) * Dr;
@@ -353,21 +383,21 @@ void r1_mla_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
         r1_rope_apply_inv(t->rope, dpe, cs);
         for (int64_t h = 0; h < H; h++) r1_rope_apply_inv(t->rope, j.dq + i * H * qk + h * qk + c->Dn, cs);
     }
-    r1_matmul_tn(pool, G->kv_a.data, dkva, x, N, W, D);
-    r1_matmul_nn(pool, dx, dkva, L->kv_a.data, N, W, D, false);
+    r1_tmm_dw(t, G->kv_a.data, dkva, x, N, W, D);
+    r1_tmm_dx(t, dx, dkva, L->kv_a.data, N, W, D, false);
 
     if (c->Rq > 0) {
         float *dqan = r1_arena_floats(t->ws, N * c->Rq), *dqa = r1_arena_floats(t->ws, N * c->Rq);
         R1_ASSERT(dqan && dqa);
-        r1_matmul_tn(pool, G->q_b.data, j.dq, s->qan, N, H * qk, c->Rq);
-        r1_matmul_nn(pool, dqan, j.dq, L->q_b.data, N, H * qk, c->Rq, false);
+        r1_tmm_dw(t, G->q_b.data, j.dq, s->qan, N, H * qk, c->Rq);
+        r1_tmm_dx(t, dqan, j.dq, L->q_b.data, N, H * qk, c->Rq, false);
         memset(dqa, 0, (size_t)(N * c->Rq) * sizeof(float));
         r1_rmsnorm_backward(dqa, G->q_a_norm.data, dqan, s->qa, s->qa_rstd, L->q_a_norm.data, N, c->Rq);
-        r1_matmul_tn(pool, G->q_a.data, dqa, x, N, c->Rq, D);
-        r1_matmul_nn(pool, dx, dqa, L->q_a.data, N, c->Rq, D, true);
+        r1_tmm_dw(t, G->q_a.data, dqa, x, N, c->Rq, D);
+        r1_tmm_dx(t, dx, dqa, L->q_a.data, N, c->Rq, D, true);
     } else {
-        r1_matmul_tn(pool, G->q.data, j.dq, x, N, H * qk, D);
-        r1_matmul_nn(pool, dx, j.dq, L->q.data, N, H * qk, D, true);
+        r1_tmm_dw(t, G->q.data, j.dq, x, N, H * qk, D);
+        r1_tmm_dx(t, dx, j.dq, L->q.data, N, H * qk, D, true);
     }
     t->ws->used = mark;
 }

@@ -15,7 +15,31 @@ void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r
     r1_matmul(m->pool, y, g, N, down);
 }
 
-/* ---- training ---- */
+/* ---- training ----
+ * The elementwise parts run over the pool in ranges of 1024 (each element is
+ * independent, so the bits do not depend on the split). */
+
+typedef struct {
+    float *a, *da, *du;
+    const float *g, *u;
+} act_job;
+
+static void act_fwd(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const act_job *j = p;
+    for (int64_t i = lo; i < hi; i++) j->a[i] = j->g[i] / (1.0f + expf(-j->g[i])) * j->u[i];
+}
+
+/* a = silu(g) u:  du = da silu(g),  dg = da u sig(g) (1 + g (1 - sig(g))). */
+static void act_bwd(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const act_job *j = p;
+    for (int64_t i = lo; i < hi; i++) {
+        float g = j->g[i], sg = 1.0f / (1.0f + expf(-g));
+        j->du[i] = j->da[i] * g * sg;
+        j->da[i] = j->da[i] * j->u[i] * sg * (1.0f + g * (1.0f - sg));
+    }
+}
 
 void r1_swiglu_saved_bind(r1_swiglu_saved *s, r1_carve *cv, int64_t N, int64_t F) {
     s->g = r1_carve_f(cv, N * F);
@@ -23,31 +47,28 @@ void r1_swiglu_saved_bind(r1_swiglu_saved *s, r1_carve *cv, int64_t N, int64_t F
     s->a = r1_carve_f(cv, N * F);
 }
 
-void r1_swiglu_train_forward(r1_pool *pool, float *y, float *g, float *u, float *a, const float *x, int64_t N,
+void r1_swiglu_train_forward(const r1_tctx *t, float *y, float *g, float *u, float *a, const float *x, int64_t N,
                              const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down) {
     int64_t F = gate->shape[0];
-    r1_matmul(pool, g, x, N, gate);
-    r1_matmul(pool, u, x, N, up);
-    for (int64_t i = 0; i < N * F; i++) a[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-    r1_matmul(pool, y, a, N, down);
+    r1_tmm(t, g, x, N, gate);
+    r1_tmm(t, u, x, N, up);
+    act_job j = {.a = a, .g = g, .u = u};
+    r1_pool_for(t->pool, N * F, 1024, act_fwd, &j);
+    r1_tmm(t, y, a, N, down);
 }
 
-/* a = silu(g) u:  du = da silu(g),  dg = da u sig(g) (1 + g (1 - sig(g))). */
-void r1_swiglu_backward(r1_pool *pool, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
+void r1_swiglu_backward(const r1_tctx *t, float *dx, bool accumulate, float *dgate, float *dup, float *ddown,
                         const float *dy, const float *x, const float *g, const float *u, const float *a, float *da,
                         int64_t N, const r1_tensor *gate, const r1_tensor *up, const r1_tensor *down) {
     int64_t F = gate->shape[0], D = gate->shape[1];
-    r1_matmul_tn(pool, ddown, dy, a, N, D, F);
-    r1_matmul_nn(pool, da, dy, down->data, N, D, F, false);
+    r1_tmm_dw(t, ddown, dy, a, N, D, F);
+    r1_tmm_dx(t, da, dy, down->data, N, D, F, false);
     /* da becomes dg; the du half goes to the spare a-sized region after it */
-    float *du = da + N * F;
-    for (int64_t i = 0; i < N * F; i++) {
-        float sg = 1.0f / (1.0f + expf(-g[i]));
-        du[i] = da[i] * g[i] * sg;
-        da[i] = da[i] * u[i] * sg * (1.0f + g[i] * (1.0f - sg));
-    }
-    r1_matmul_tn(pool, dgate, da, x, N, F, D);
-    r1_matmul_tn(pool, dup, du, x, N, F, D);
-    r1_matmul_nn(pool, dx, da, gate->data, N, F, D, accumulate);
-    r1_matmul_nn(pool, dx, du, up->data, N, F, D, true);
+    act_job j = {.da = da, .du = da + N * F, .g = g, .u = u};
+    float *du = j.du;
+    r1_pool_for(t->pool, N * F, 1024, act_bwd, &j);
+    r1_tmm_dw(t, dgate, da, x, N, F, D);
+    r1_tmm_dw(t, dup, du, x, N, F, D);
+    r1_tmm_dx(t, dx, da, gate->data, N, F, D, accumulate);
+    r1_tmm_dx(t, dx, du, up->data, N, F, D, true);
 }

@@ -181,7 +181,7 @@ void r1_moe_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_moe_sa
     int64_t *fill = r1_arena_alloc(t->ws, (size_t)E * sizeof(int64_t));
     R1_ASSERT(xs && cnt && fill);
 
-    r1_matmul(t->pool, s->z, x, N, &L->router);
+    r1_tmm(t, s->z, x, N, &L->router);
     for (int64_t i = 0; i < N; i++) r1_router_select(c, s->z + i * E, L->router_bias.data, s->idx + i * K, s->wt + i * K);
     memset(s->start, 0, (size_t)(E + 1) * sizeof(int64_t));
     for (int64_t p = 0; p < N * K; p++) s->start[s->idx[p] + 1]++;
@@ -192,14 +192,14 @@ void r1_moe_train_forward(const r1_tctx *t, const r1_layer_weights *L, r1_moe_sa
         for (int64_t e = 0; e < E; e++) load[e] += s->start[e + 1] - s->start[e];
 
     if (c->n_shared > 0)
-        r1_swiglu_train_forward(t->pool, y, s->sh.g, s->sh.u, s->sh.a, x, N, &L->sh_gate, &L->sh_up, &L->sh_down);
+        r1_swiglu_train_forward(t, y, s->sh.g, s->sh.u, s->sh.a, x, N, &L->sh_gate, &L->sh_up, &L->sh_down);
     else
         memset(y, 0, (size_t)(N * D) * sizeof(float));
     for (int64_t e = 0; e < E; e++) {
         int64_t s0 = s->start[e], n = s->start[e + 1] - s0;
         if (n == 0) continue;
         for (int64_t j = 0; j < n; j++) memcpy(xs + j * D, x + (s->order[s0 + j] / K) * D, (size_t)D * sizeof(float));
-        r1_swiglu_train_forward(t->pool, s->ys + s0 * D, s->ex.g + s0 * Fe, s->ex.u + s0 * Fe, s->ex.a + s0 * Fe, xs, n,
+        r1_swiglu_train_forward(t, s->ys + s0 * D, s->ex.g + s0 * Fe, s->ex.u + s0 * Fe, s->ex.a + s0 * Fe, xs, n,
                                 &L->e_gate[e], &L->e_up[e], &L->e_down[e]);
         for (int64_t j = 0; j < n; j++) {
             int32_t p = s->order[s0 + j];
@@ -255,7 +255,7 @@ void r1_moe_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
     R1_ASSERT(dz && dw && xs && dys && dxs && da && tmp);
 
     if (c->n_shared > 0)
-        r1_swiglu_backward(t->pool, dx, false, G->sh_gate.data, G->sh_up.data, G->sh_down.data, dy, x, s->sh.g, s->sh.u,
+        r1_swiglu_backward(t, dx, false, G->sh_gate.data, G->sh_up.data, G->sh_down.data, dy, x, s->sh.g, s->sh.u,
                            s->sh.a, da, N, &L->sh_gate, &L->sh_up, &L->sh_down);
     else
         memset(dx, 0, (size_t)(N * D) * sizeof(float));
@@ -269,7 +269,7 @@ void r1_moe_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
             for (int64_t d = 0; d < D; d++) dys[j * D + d] = s->wt[p] * dyr[d];
             dw[p] = t->k->dot(dyr, s->ys + (s0 + j) * D, D);
         }
-        r1_swiglu_backward(t->pool, dxs, false, G->e_gate[e].data, G->e_up[e].data, G->e_down[e].data, dys, xs,
+        r1_swiglu_backward(t, dxs, false, G->e_gate[e].data, G->e_up[e].data, G->e_down[e].data, dys, xs,
                            s->ex.g + s0 * Fe, s->ex.u + s0 * Fe, s->ex.a + s0 * Fe, da, n, &L->e_gate[e], &L->e_up[e],
                            &L->e_down[e]);
         for (int64_t j = 0; j < n; j++) t->k->axpy(dx + (s->order[s0 + j] / K) * D, 1.0f, dxs + j * D, D);
@@ -285,8 +285,8 @@ void r1_moe_backward(const r1_tctx *t, const r1_layer_weights *L, r1_layer_weigh
         for (int64_t i = b * T; i < (b + 1) * T; i++)
             router_row_backward(t, s, i, dw + i * K, t->aux_alpha > 0.0f ? f : NULL, sc, ds, dz + i * E);
     }
-    r1_matmul_tn(t->pool, G->router.data, dz, x, N, E, D);
-    r1_matmul_nn(t->pool, dx, dz, L->router.data, N, E, D, true);
+    r1_tmm_dw(t, G->router.data, dz, x, N, E, D);
+    r1_tmm_dx(t, dx, dz, L->router.data, N, E, D, true);
     t->ws->used = mark;
 }
 
@@ -294,8 +294,8 @@ size_t r1_train_layers_ws(const r1_config *c, int64_t B, int64_t T, int nth) {
     int64_t N = B * T, D = c->D, H = c->H, attn, ffn;
     if (r1_config_is_mla(c)) {
         int64_t qk = c->Dn + c->Dr;
-        attn = N * H * c->Dv + N * H * qk + N * H * (c->Dn + c->Dv) + N * H * c->Dr + nth * (T + 16) +
-               N * (c->Rkv + c->Dr) + N * c->Rkv + 2 * N * c->Rq;
+        attn = N * H * c->Dv + N * H * qk + N * H * (c->Dn + c->Dv) + N * H * c->Dr +
+               nth * (T * T + T * (3 * qk + 2 * c->Dv) + 16) + N * (c->Rkv + c->Dr) + N * c->Rkv + 2 * N * c->Rq;
     } else {
         attn = 2 * N * H * c->head_dim + 2 * N * c->Hkv * c->head_dim + nth * (T + 16);
     }

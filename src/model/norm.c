@@ -1,6 +1,7 @@
 /* norm: RMSNorm, computed in f32 (HF upcasts too): y = w * x * rsqrt(mean x^2 + eps). */
 #include <math.h>
 
+#include "core/threads.h"
 #include "model/layers.h"
 
 void r1_rmsnorm_forward(float *y, const float *x, const float *w, int64_t N, int64_t D, float eps) {
@@ -52,4 +53,51 @@ void r1_rmsnorm_backward(float *dx, float *dw, const float *dy, const float *x, 
         if (dw)
             for (int64_t j = 0; j < D; j++) dw[j] += gi[j] * (xi[j] * r);
     }
+}
+
+/* ---- the same over the pool ---- */
+
+typedef struct {
+    float *y, *dw;
+    float *rstd;
+    const float *x, *w, *dy;
+    const float *rstd_in;
+    int64_t N, D;
+    float eps;
+} norm_job;
+
+static void fwd_rows(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const norm_job *j = p;
+    r1_rmsnorm_train_forward(j->y + lo * j->D, j->rstd + lo, j->x + lo * j->D, j->w, hi - lo, j->D, j->eps);
+}
+
+void r1_rmsnorm_train_forward_mt(r1_pool *pool, float *y, float *rstd, const float *x, const float *w, int64_t N,
+                                 int64_t D, float eps) {
+    norm_job j = {.y = y, .rstd = rstd, .x = x, .w = w, .N = N, .D = D, .eps = eps};
+    r1_pool_for(pool, N, 16, fwd_rows, &j);
+}
+
+static void bwd_rows(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const norm_job *j = p;
+    r1_rmsnorm_backward(j->y + lo * j->D, NULL, j->dy + lo * j->D, j->x + lo * j->D, j->rstd_in + lo, j->w, hi - lo,
+                        j->D);
+}
+
+static void bwd_cols(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const norm_job *j = p;
+    for (int64_t i = 0; i < j->N; i++) {
+        const float *gi = j->dy + i * j->D, *xi = j->x + i * j->D;
+        float r = j->rstd_in[i];
+        for (int64_t c = lo; c < hi; c++) j->dw[c] += gi[c] * (xi[c] * r);
+    }
+}
+
+void r1_rmsnorm_backward_mt(r1_pool *pool, float *dx, float *dw, const float *dy, const float *x, const float *rstd,
+                            const float *w, int64_t N, int64_t D) {
+    norm_job j = {.y = dx, .dw = dw, .x = x, .w = w, .dy = dy, .rstd_in = rstd, .N = N, .D = D};
+    r1_pool_for(pool, N, 16, bwd_rows, &j);
+    if (dw) r1_pool_for(pool, D, 16, bwd_cols, &j);
 }

@@ -118,9 +118,10 @@ r1_status r1_pretrain_run(const r1_pretrain_cfg *pc) {
     int64_t first = t ? r1_train_steps_done(t) : 0;
     double t0 = now_s();
     if (s == R1_OK && !pc->quiet)
-        fprintf(stderr, "pretrain: %s step %lld of %lld, batch %lldx%lld x%d, %lld parameters, %d threads\n",
+        fprintf(stderr, "pretrain: %s step %lld of %lld, batch %lldx%lld x%d, %lld parameters, %d threads, %s matmuls\n",
                 resuming ? "resuming at" : "starting at", (long long)first, (long long)pc->steps, (long long)o.B,
-                (long long)o.T, o.accum, (long long)r1_train_get_slabs(t).n_floats, r1_pool_size(m->pool));
+                (long long)o.T, o.accum, (long long)r1_train_get_slabs(t).n_floats, r1_pool_size(m->pool),
+                o.bf16 ? "bf16" : "f32");
     while (s == R1_OK && r1_train_steps_done(t) < pc->steps) {
         double ts = now_s();
         r1_step_report r = {0};

@@ -35,10 +35,13 @@ typedef struct {
     float mtp_lambda;   /* MTP loss weight (0: MTP not run; needs cfg.n_mtp > 0) */
     int accum;          /* micro-batches per optimizer step: scales the balance loss */
     uint64_t seed;      /* initialises the MTP module when the model has none */
+    bool bf16;          /* bf16 matmuls (operands rounded to bf16, f32 sums; f32 master weights,
+                           optimizer and everything else): AVX512-BF16 where the CPU has it,
+                           an exact widening fallback elsewhere. false: f32 matmuls */
 } r1_train_opts;
 
 /* lr 3e-4, min_lr 3e-5, warmup 0, total 1000, betas (0.9, 0.95), eps 1e-8,
- * weight decay 0.1, clip 1.0, gamma 0.001, alpha 0, lambda 0.3, accum 1. */
+ * weight decay 0.1, clip 1.0, gamma 0.001, alpha 0, lambda 0.3, accum 1, f32 matmuls. */
 void r1_train_opts_default(r1_train_opts *o);
 
 typedef struct {

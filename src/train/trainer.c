@@ -45,6 +45,8 @@ struct r1_train {
     r1_train_param *p;
     int64_t np, cap, nf;
     float *param, *grad, *m1, *v1;
+    uint16_t *pbf16;  /* opts.bf16: bf16 copy of param (refreshed by AdamW) */
+    bool pbf16_stale; /* param changed outside AdamW (create, slabs handed out) */
     char *act;
     float **x; /* [n_layers + 1] residual stream, [N, D] each */
     block_saved *blk;
@@ -243,10 +245,22 @@ r1_status r1_train_create(r1_train **out, r1_model *m, const r1_train_opts *opts
     bind_acts(t, &cv);
     int64_t N = opts->B * opts->T;
     size_t ws = r1_train_layers_ws(c, opts->B, opts->T, r1_pool_size(m->pool)) + (size_t)(8 * N * c->D + N) * sizeof(float);
+    if (opts->bf16) { /* r1_tmm's bf16 copy of its [N, K] input, K <= 2D, ffn, H*Dv, n_shared*moe_ffn, ... */
+        int64_t kmax = 2 * c->D + c->ffn + c->H * (c->Dv > c->head_dim ? c->Dv : c->head_dim) +
+                       (c->n_shared > 1 ? c->n_shared : 1) * c->moe_ffn + c->Rq + c->Rkv;
+        ws += (size_t)(N * kmax) * sizeof(uint16_t) + R1_ALIGN;
+        t->pbf16 = r1_alloc_aligned((size_t)t->nf * sizeof(uint16_t));
+        if (!t->pbf16) {
+            s = r1_fail(R1_NOMEM, "train: cannot allocate the bf16 copy of %lld parameters", (long long)t->nf);
+            goto fail;
+        }
+        t->pbf16_stale = true;
+    }
     if ((s = r1_arena_init(&t->ws, ws)) != R1_OK) goto fail;
     for (int64_t p = 0; p < opts->T; p++) r1_rope_table(&m->rope, p, t->cs + p * m->rope.dim);
     t->tc = (r1_tctx){.pool = m->pool, .k = m->k, .c = &t->c, .rope = &m->rope, .B = opts->B, .T = opts->T, .N = N,
-                      .cs = t->cs, .ws = &t->ws, .aux_alpha = opts->aux_alpha / (float)opts->accum};
+                      .cs = t->cs, .ws = &t->ws, .aux_alpha = opts->aux_alpha / (float)opts->accum,
+                      .bf16 = opts->bf16, .pbase = t->param, .pbf16 = t->pbf16, .pn = t->nf};
     *out = t;
     return R1_OK;
 fail:
@@ -265,6 +279,7 @@ void r1_train_destroy(r1_train *t) {
     free(t->grad);
     free(t->m1);
     free(t->v1);
+    free(t->pbf16);
     free(t->act);
     free(t->x);
     free(t->blk);
@@ -289,17 +304,17 @@ static void block_forward(r1_train *t, const r1_layer_weights *L, block_saved *s
     size_t mark = t->ws.used;
     float *y = r1_arena_floats(&t->ws, N * D);
     R1_ASSERT(y);
-    r1_rmsnorm_train_forward(s->xn1, s->rstd1, xin, L->attn_norm.data, N, D, c->rms_eps);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, s->xn1, s->rstd1, xin, L->attn_norm.data, N, D, c->rms_eps);
     if (r1_config_is_mla(c))
         r1_mla_train_forward(&t->tc, L, &s->mla, y, s->xn1);
     else
         r1_gqa_train_forward(&t->tc, L, &s->gqa, y, s->xn1);
     add3(s->xmid, xin, y, N * D);
-    r1_rmsnorm_train_forward(s->xn2, s->rstd2, s->xmid, L->ffn_norm.data, N, D, c->rms_eps);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, s->xn2, s->rstd2, s->xmid, L->ffn_norm.data, N, D, c->rms_eps);
     if (r1_config_layer_is_moe(c, l))
         r1_moe_train_forward(&t->tc, L, &s->moe, y, s->xn2, load_of(t, l));
     else
-        r1_swiglu_train_forward(t->tc.pool, y, s->ffn.g, s->ffn.u, s->ffn.a, s->xn2, N, &L->gate, &L->up, &L->down);
+        r1_swiglu_train_forward(&t->tc, y, s->ffn.g, s->ffn.u, s->ffn.a, s->xn2, N, &L->gate, &L->up, &L->down);
     add3(xout, s->xmid, y, N * D);
     t->ws.used = mark;
 }
@@ -317,15 +332,15 @@ static void block_backward(r1_train *t, const r1_layer_weights *L, r1_layer_weig
     } else {
         float *da = r1_arena_floats(&t->ws, 2 * N * c->ffn);
         R1_ASSERT(da);
-        r1_swiglu_backward(t->tc.pool, dxn, false, G->gate.data, G->up.data, G->down.data, dres, s->xn2, s->ffn.g,
+        r1_swiglu_backward(&t->tc, dxn, false, G->gate.data, G->up.data, G->down.data, dres, s->xn2, s->ffn.g,
                            s->ffn.u, s->ffn.a, da, N, &L->gate, &L->up, &L->down);
     }
-    r1_rmsnorm_backward(dres, G->ffn_norm.data, dxn, s->xmid, s->rstd2, L->ffn_norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, dres, G->ffn_norm.data, dxn, s->xmid, s->rstd2, L->ffn_norm.data, N, D);
     if (r1_config_is_mla(c))
         r1_mla_backward(&t->tc, L, G, &s->mla, dxn, dres, s->xn1);
     else
         r1_gqa_backward(&t->tc, L, G, &s->gqa, dxn, dres, s->xn1);
-    r1_rmsnorm_backward(dres, G->attn_norm.data, dxn, xin, s->rstd1, L->attn_norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, dres, G->attn_norm.data, dxn, xin, s->rstd1, L->attn_norm.data, N, D);
     t->ws.used = mark;
 }
 
@@ -355,10 +370,10 @@ static double mtp_forward(r1_train *t) {
         memcpy(s->cat + 2 * i * D, s->en + i * D, (size_t)D * sizeof(float));
         memcpy(s->cat + 2 * i * D + D, s->hn + i * D, (size_t)D * sizeof(float));
     }
-    r1_matmul(t->tc.pool, s->h0, s->cat, N, &t->mw.eh_proj);
+    r1_tmm(&t->tc, s->h0, s->cat, N, &t->mw.eh_proj);
     block_forward(t, &t->mw.layer, &s->blk, c->n_layers, s->h1, s->h0);
     r1_rmsnorm_train_forward(s->yf, s->yf_rstd, s->h1, t->mw.shared_norm.data, N, D, c->rms_eps);
-    r1_matmul(t->tc.pool, s->logits, s->yf, N, &t->m->w.lm_head);
+    r1_tmm(&t->tc, s->logits, s->yf, N, &t->m->w.lm_head);
     r1_loss_logprobs(t->tc.pool, s->logits, s->tgt, N, c->vocab, s->lse, s->logp);
     return weighted_nll(s->w, s->logp, s->tgt, N);
 }
@@ -376,14 +391,18 @@ r1_status r1_train_forward(r1_train *t, const r1_train_batch *b, float *logp, r1
     }
     memcpy(t->tok, b->tokens, (size_t)N * sizeof(int32_t));
     memcpy(t->tgt, b->targets, (size_t)N * sizeof(int32_t));
+    if (t->pbf16 && t->pbf16_stale) {
+        t->tc.k->to_bf16(t->pbf16, t->param, t->nf);
+        t->pbf16_stale = false;
+    }
     for (int64_t i = 0; i < N; i++)
         t->w[i] = t->tgt[i] < 0 ? 0.0f : b->weight ? b->weight[i] : 1.0f / (float)(count > 0 ? count : 1);
     r1_arena_reset(&t->ws);
 
     for (int64_t i = 0; i < N; i++) r1_embed_row(t->x[0] + i * D, &t->m->w.embed, t->tok[i]);
     for (int64_t l = 0; l < c->n_layers; l++) block_forward(t, &t->m->w.layers[l], &t->blk[l], l, t->x[l + 1], t->x[l]);
-    r1_rmsnorm_train_forward(t->xf, t->rstdf, t->x[c->n_layers], t->m->w.norm.data, N, D, c->rms_eps);
-    r1_matmul(t->tc.pool, t->logits, t->xf, N, &t->m->w.lm_head);
+    r1_rmsnorm_train_forward_mt(t->tc.pool, t->xf, t->rstdf, t->x[c->n_layers], t->m->w.norm.data, N, D, c->rms_eps);
+    r1_tmm(&t->tc, t->logits, t->xf, N, &t->m->w.lm_head);
     r1_loss_logprobs(t->tc.pool, t->logits, t->tgt, N, V, t->lse, t->logp);
 
     r1_train_loss L = {.loss = weighted_nll(t->w, t->logp, t->tgt, N), .n_targets = count};
@@ -412,13 +431,13 @@ static void mtp_backward(r1_train *t, float *g) {
     R1_ASSERT(dyf && dcat && dpart && de);
     for (int64_t i = 0; i < N; i++) g[i] = -t->o.mtp_lambda * s->w[i];
     r1_loss_backward(pool, s->logits, s->lse, s->tgt, g, N, V);
-    r1_matmul_tn(pool, t->g.lm_head.data, s->logits, s->yf, N, V, D);
-    r1_matmul_nn(pool, dyf, s->logits, t->m->w.lm_head.data, N, V, D, false);
+    r1_tmm_dw(&t->tc, t->g.lm_head.data, s->logits, s->yf, N, V, D);
+    r1_tmm_dx(&t->tc, dyf, s->logits, t->m->w.lm_head.data, N, V, D, false);
     memset(t->dres, 0, (size_t)(N * D) * sizeof(float));
     r1_rmsnorm_backward(t->dres, t->mg.shared_norm.data, dyf, s->h1, s->yf_rstd, t->mw.shared_norm.data, N, D);
     block_backward(t, &t->mw.layer, &t->mg.layer, &s->blk, c->n_layers, t->dres, s->h0);
-    r1_matmul_tn(pool, t->mg.eh_proj.data, t->dres, s->cat, N, D, 2 * D);
-    r1_matmul_nn(pool, dcat, t->dres, t->mw.eh_proj.data, N, D, 2 * D, false);
+    r1_tmm_dw(&t->tc, t->mg.eh_proj.data, t->dres, s->cat, N, D, 2 * D);
+    r1_tmm_dx(&t->tc, dcat, t->dres, t->mw.eh_proj.data, N, D, 2 * D, false);
     for (int64_t i = 0; i < N; i++) memcpy(dpart + i * D, dcat + 2 * i * D + D, (size_t)D * sizeof(float));
     r1_rmsnorm_backward(t->dxf, t->mg.hnorm.data, dpart, t->xf, s->hn_rstd, t->mw.hnorm.data, N, D);
     for (int64_t i = 0; i < N; i++) memcpy(dpart + i * D, dcat + 2 * i * D, (size_t)D * sizeof(float));
@@ -439,11 +458,11 @@ void r1_train_backward(r1_train *t, const float *dlogp) {
     R1_ASSERT(g);
     for (int64_t i = 0; i < N; i++) g[i] = dlogp ? dlogp[i] : -t->w[i];
     r1_loss_backward(pool, t->logits, t->lse, t->tgt, g, N, V);
-    r1_matmul_tn(pool, t->g.lm_head.data, t->logits, t->xf, N, V, D);
-    r1_matmul_nn(pool, t->dxf, t->logits, t->m->w.lm_head.data, N, V, D, false);
+    r1_tmm_dw(&t->tc, t->g.lm_head.data, t->logits, t->xf, N, V, D);
+    r1_tmm_dx(&t->tc, t->dxf, t->logits, t->m->w.lm_head.data, N, V, D, false);
     if (t->run_mtp) mtp_backward(t, g);
     memset(t->dres, 0, (size_t)(N * D) * sizeof(float));
-    r1_rmsnorm_backward(t->dres, t->g.norm.data, t->dxf, t->x[c->n_layers], t->rstdf, t->m->w.norm.data, N, D);
+    r1_rmsnorm_backward_mt(t->tc.pool, t->dres, t->g.norm.data, t->dxf, t->x[c->n_layers], t->rstdf, t->m->w.norm.data, N, D);
     for (int64_t l = c->n_layers - 1; l >= 0; l--)
         block_backward(t, &t->m->w.layers[l], &t->g.layers[l], &t->blk[l], l, t->dres, t->x[l]);
     float *demb = t->g.embed.data;
@@ -484,16 +503,18 @@ static void norm_chunks(void *ctx, int64_t lo, int64_t hi, int ith) {
     }
 }
 
+/* Clip scale, AdamW, zeroed gradient and the bf16 copy in one pass
+ * (r1_kernels.adamw: bit-identical to r1_adamw on the scaled gradient). */
 static void adam_range(void *ctx, int64_t lo, int64_t hi, int ith) {
     (void)ith;
     step_job *j = ctx;
     r1_train *t = j->t;
     const r1_train_opts *o = &t->o;
+    float c1 = (float)(1.0 - pow(o->beta1, (double)(t->step + 1))), c2 = (float)(1.0 - pow(o->beta2, (double)(t->step + 1)));
     FOR_PARAM_RANGE(t, lo, hi, {
-        if (j->scale != 1.0f)
-            for (int64_t k = a; k < b; k++) t->grad[k] *= j->scale;
         float wd = (P->flags & R1_P_VECTOR) ? 0.0f : o->weight_decay;
-        r1_adamw(t->param + a, t->grad + a, t->m1 + a, t->v1 + a, b - a, j->lr, o->beta1, o->beta2, o->eps, wd, t->step + 1);
+        t->tc.k->adamw(t->param + a, t->grad + a, t->m1 + a, t->v1 + a, t->pbf16 ? t->pbf16 + a : NULL, b - a, j->scale,
+                       j->lr, o->beta1, o->beta2, o->eps, wd, c1, c2);
     })
 }
 
@@ -544,13 +565,15 @@ void r1_train_step(r1_train *t, r1_train_stats *st) {
     j.lr = st->lr = r1_train_lr(&t->o, t->step);
     r1_pool_for(t->tc.pool, t->nf, 4096, adam_range, &j);
     balance(t, st);
-    r1_train_zero_grad(t);
+    /* adam_range zeroed the trained gradients; the rest are never written */
+    memset(t->load, 0, (size_t)(t->n_moe * t->c.E) * sizeof(int64_t));
     t->step++;
     st->step = t->step;
     R1_ASSERT(r1_model_weights_changed(t->m) == R1_OK);
 }
 
 r1_train_slabs r1_train_get_slabs(r1_train *t) {
+    t->pbf16_stale = true; /* the caller may write parameters (checkpoint load) */
     return (r1_train_slabs){.p = t->p, .n = t->np, .param = t->param, .grad = t->grad, .m = t->m1, .v = t->v1,
                             .n_floats = t->nf};
 }
