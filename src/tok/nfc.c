@@ -201,7 +201,7 @@ static r1_status normalize_piece(r1_nfc_buf *b, const unsigned char *s, size_t n
     }
     reorder(b, m);
     m = compose(b->cp, m);
-    R1_TRY(reserve_out(b, 4 * m));
+    R1_TRY(reserve_out(b, 4 * m + 1)); /* + 1: b->out is never NULL afterwards */
     char *o = b->out + b->out_len;
     for (size_t i = 0; i < m; i++) {
         uint32_t c = b->cp[i] & CP_MASK;
@@ -266,7 +266,6 @@ r1_status r1_nfc(r1_nfc_buf *b, const char *s, size_t n, const char **res, size_
 r1_status r1_nfc_full(r1_nfc_buf *b, const char *s, size_t n, const char **res, size_t *res_len) {
     b->out_len = 0;
     R1_TRY(normalize_piece(b, (const unsigned char *)s, n));
-    R1_TRY(reserve_out(b, 1)); /* never NULL, even for empty text */
     *res = b->out, *res_len = b->out_len;
     return R1_OK;
 }
