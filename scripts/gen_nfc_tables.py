@@ -73,6 +73,12 @@ for c in sorted(props):
     else:
         ranges.append([c, c, *props[c]])
 
+first = []  # per 256-block: index of the first range that ends at or after the block's start
+k = 0
+for blk in range((0x110000 >> 8) + 1):
+    while k < len(ranges) and ranges[k][1] < blk << 8:
+        k += 1
+    first.append(k)
 blocks = [0] * (0x110000 >> 11)  # bit (c >> 8) & 7 of byte c >> 11: block of 256 has a range
 for lo, hi, _, _ in ranges:
     for blk in range(lo >> 8, (hi >> 8) + 1):
@@ -93,6 +99,8 @@ with open(OUT, "w") as f:
     f.write('#include "tok/nfc_tables.h"\n\n')
     f.write(f"const uint8_t nfc_block_bits[{len(blocks)}] = {{\n")
     f.write(rows([f"{b}," for b in blocks], 24) + "\n};\n\n")
+    f.write(f"const uint16_t nfc_block_first[{len(first)}] = {{\n")
+    f.write(rows([f"{x}," for x in first], 20) + "\n};\n\n")
     f.write(f"const int nfc_n_props = {len(ranges)};\n")
     f.write("const nfc_prop_range nfc_props[] = {\n")
     f.write(rows([f"{{0x{lo:X},0x{hi:X},{ccc},{qc}}}," for lo, hi, ccc, qc in ranges], 5) + "\n};\n\n")

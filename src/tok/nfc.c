@@ -29,9 +29,10 @@ enum { S_BASE = 0xAC00, L_BASE = 0x1100, V_BASE = 0x1161, T_BASE = 0x11A7 };
 enum { L_COUNT = 19, V_COUNT = 21, T_COUNT = 28, N_COUNT = V_COUNT * T_COUNT, S_COUNT = L_COUNT * N_COUNT };
 
 /* ccc | qc << 8; 0 for the common ccc 0 + NFC_QC Yes */
-static uint32_t props(uint32_t c) {
+static inline uint32_t props(uint32_t c) {
     if (c < 0x300 || c >= 0x110000 || !((nfc_block_bits[c >> 11] >> ((c >> 8) & 7)) & 1)) return 0;
-    int lo = 0, hi = nfc_n_props - 1;
+    int lo = nfc_block_first[c >> 8], hi = nfc_block_first[(c >> 8) + 1];
+    if (hi > nfc_n_props - 1) hi = nfc_n_props - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
         const nfc_prop_range *r = &nfc_props[mid];
@@ -212,6 +213,23 @@ static r1_status normalize_piece(r1_nfc_buf *b, const unsigned char *s, size_t n
     return R1_OK;
 }
 
+/* r1_utf8_next with the 2- and 3-byte cases inline (the fast path's hot loop). */
+static inline int next_char(const unsigned char *u, size_t n, uint32_t *cp) {
+    unsigned c = u[0];
+    if (c >= 0xC2 && c <= 0xDF && n >= 2 && (u[1] & 0xC0) == 0x80) {
+        *cp = (c & 0x1Fu) << 6 | (u[1] & 0x3Fu);
+        return 2;
+    }
+    if (c >= 0xE0 && c <= 0xEF && n >= 3 && (u[1] & 0xC0) == 0x80 && (u[2] & 0xC0) == 0x80) {
+        uint32_t v = (c & 0x0Fu) << 12 | (u[1] & 0x3Fu) << 6 | (u[2] & 0x3Fu);
+        if (v >= 0x800 && (v < 0xD800 || v > 0xDFFF)) {
+            *cp = v;
+            return 3;
+        }
+    }
+    return r1_utf8_next(u, n, cp);
+}
+
 static r1_status append(r1_nfc_buf *b, const unsigned char *s, size_t n) {
     R1_TRY(reserve_out(b, n));
     if (n) memcpy(b->out + b->out_len, s, n);
@@ -227,11 +245,15 @@ r1_status r1_nfc(r1_nfc_buf *b, const char *s, size_t n, const char **res, size_
     b->out_len = 0;
     while (i < n) {
         size_t a = i;
+        for (uint64_t w; i + 8 <= n; i += 8) { /* ASCII, 8 bytes at a time */
+            memcpy(&w, u + i, 8);
+            if (w & 0x8080808080808080ull) break;
+        }
         while (i < n && u[i] < 0x80) i++;
         if (i > a) safe = i - 1, last = 0;
         if (i == n) break;
         uint32_t c;
-        int k = r1_utf8_next(u + i, n - i, &c);
+        int k = next_char(u + i, n - i, &c);
         if (k <= 0) { /* invalid bytes neither compose nor reorder: a boundary after them */
             i += k < 0 ? (size_t)-k : n - i;
             safe = i, last = 0;
@@ -246,7 +268,7 @@ r1_status r1_nfc(r1_nfc_buf *b, const char *s, size_t n, const char **res, size_
         }
         size_t j = i + (size_t)k; /* the piece runs to the next boundary */
         while (j < n && u[j] >= 0x80) {
-            int kk = r1_utf8_next(u + j, n - j, &c);
+            int kk = next_char(u + j, n - j, &c);
             if (kk <= 0 || props(c) == 0) break;
             j += (size_t)kk;
         }

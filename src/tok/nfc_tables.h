@@ -28,6 +28,9 @@ typedef struct {
 /* Bit (cp >> 8) & 7 of nfc_block_bits[cp >> 11] is set when the 256-code-point
  * block holding cp meets a range of nfc_props (so most text skips the search). */
 extern const uint8_t nfc_block_bits[0x110000 >> 11];
+/* Index of the first nfc_props range ending at or after block b's start: the
+ * ranges that meet block b lie in [nfc_block_first[b], nfc_block_first[b + 1]]. */
+extern const uint16_t nfc_block_first[(0x110000 >> 8) + 1];
 extern const int nfc_n_props, nfc_n_decomp, nfc_n_compose;
 extern const nfc_prop_range nfc_props[];
 extern const nfc_decomp_entry nfc_decomp[]; /* sorted by c */
