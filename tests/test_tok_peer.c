@@ -1,8 +1,9 @@
 /* Peer comparison of the tokenizer: runs tests/tok/compare.sh (JS reference
  * tokenizer vs `r1 tokenize` on 6,000 generated strings, for the real
- * DeepSeek-V3/R1 tokenizer and for one trained by `r1 tokenizer-train`) and
- * requires every line of both to agree. Needs node + npm (the script installs
- * the npm peer into tests/peers/node_modules); a failed install fails. */
+ * DeepSeek-V3/R1, Llama 3.1 and Qwen3 tokenizers and for one trained by
+ * `r1 tokenizer-train`) and requires every line of each to agree. Needs node +
+ * npm (the script installs the npm peers into tests/peers/node_modules); a
+ * failed install fails. */
 #include "test.h"
 
 static char g_out[1 << 16];
@@ -28,24 +29,25 @@ static int counts(const char *name, long *pass, long *fail) {
     return at && sscanf(at + strlen(key), "%ld passed, %ld failed", pass, fail) == 2;
 }
 
-TEST(deepseek_v3_matches_js_reference) {
+static void check_peer(const char *name) {
     run_script();
     long p = 0, f = -1;
-    CHECK(counts("deepseek", &p, &f));
+    CHECK(counts(name, &p, &f));
     CHECK(p >= 5000);
     CHECK_EQ_INT(f, 0);
 }
 
-TEST(trained_tokenizer_matches_js_reference) {
-    run_script();
-    long p = 0, f = -1;
-    CHECK(counts("trained", &p, &f));
-    CHECK(p >= 5000);
-    CHECK_EQ_INT(f, 0);
-}
+TEST(deepseek_v3_matches_js_reference) { check_peer("deepseek"); }
+/* Llama 3.1: the tokenizer of R1-Distill-Llama-8B's base */
+TEST(llama3_matches_js_reference) { check_peer("llama3"); }
+/* Qwen3: Qwen2's pre-tokenizer regex and NFC normalizer (R1-Distill-Qwen) */
+TEST(qwen_nfc_matches_js_reference) { check_peer("qwen"); }
+TEST(trained_tokenizer_matches_js_reference) { check_peer("trained"); }
 
 int main(void) {
     RUN(deepseek_v3_matches_js_reference);
+    RUN(llama3_matches_js_reference);
+    RUN(qwen_nfc_matches_js_reference);
     RUN(trained_tokenizer_matches_js_reference);
     TEST_MAIN_END();
 }

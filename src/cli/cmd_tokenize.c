@@ -3,6 +3,7 @@
  *   r1 tokenize -t TOK --decode              whitespace-separated ids -> the exact bytes
  *   r1 tokenize -t TOK --jsonl [--special]   each line a JSON string -> a JSON array of ids
  *   r1 tokenize -t TOK --jsonl --decode      each line a JSON array of ids -> a JSON string
+ *   r1 tokenize -t TOK --jsonl --roundtrip   each line a JSON string -> {"ids":[..],"text":decode(ids)}
  * JSON strings are parsed here rather than with cJSON so that "\u0000" and
  * lone surrogates survive exactly (a lone surrogate becomes U+FFFD, as the JS
  * TextEncoder does). */
@@ -15,12 +16,13 @@
 #include "tok/utf8.h"
 
 static const char USAGE[] =
-    "usage: r1 tokenize -t TOKENIZER [--decode] [--jsonl] [--special]\n"
+    "usage: r1 tokenize -t TOKENIZER [--decode] [--jsonl [--roundtrip]] [--special]\n"
     "  -t PATH     tokenizer.json, or a model folder that holds one\n"
     "  (default)   stdin text -> space-separated ids\n"
     "  --decode    stdin ids -> text\n"
     "  --jsonl     one JSON string per line -> one JSON array of ids per line\n"
     "              (with --decode: arrays of ids -> JSON strings)\n"
+    "  --roundtrip with --jsonl: {\"ids\":[...],\"text\":decoded ids} per line (tests)\n"
     "  --special   also add BOS/EOS as tokenizer_config.json says (HF add_special_tokens)\n";
 
 static int read_all(FILE *f, char **out, size_t *len) {
@@ -113,10 +115,11 @@ static void json_print_string(FILE *f, const char *s, size_t n) {
     fputc('"', f);
 }
 
-static void print_ids(FILE *f, const int32_t *ids, int64_t n, int json) {
+static void print_ids(FILE *f, const int32_t *ids, int64_t n, int json, const char *end) {
     if (json) fputc('[', f);
     for (int64_t i = 0; i < n; i++) fprintf(f, i ? (json ? ",%d" : " %d") : "%d", ids[i]);
-    fputs(json ? "]\n" : "\n", f);
+    fputs(json ? "]" : "", f);
+    fputs(end, f);
 }
 
 /* Parses ids separated by whitespace/commas (brackets allowed around them). */
@@ -149,7 +152,7 @@ static int parse_ids(const char *s, size_t n, int32_t **ids, int64_t *count, int
 
 int cmd_tokenize(int argc, char **argv) {
     const char *path = NULL;
-    int decode = 0, jsonl = 0, special = 0;
+    int decode = 0, jsonl = 0, special = 0, roundtrip = 0;
     for (int i = 1; i < argc; i++) {
         if (cli_is(argv[i], "--help") || cli_is(argv[i], "-h")) {
             fputs(USAGE, stdout);
@@ -160,6 +163,8 @@ int cmd_tokenize(int argc, char **argv) {
             decode = 1;
         } else if (cli_is(argv[i], "--jsonl")) {
             jsonl = 1;
+        } else if (cli_is(argv[i], "--roundtrip")) {
+            roundtrip = 1;
         } else if (cli_is(argv[i], "--special")) {
             special = 1;
         } else {
@@ -167,6 +172,7 @@ int cmd_tokenize(int argc, char **argv) {
         }
     }
     if (!path) return cli_usage("tokenize", "tokenize: -t TOKENIZER is required");
+    if (roundtrip && (!jsonl || decode)) return cli_usage("tokenize", "tokenize: --roundtrip needs --jsonl and no --decode");
     r1_tok *tok;
     r1_status s = r1_tok_load(&tok, path);
     if (s) return cli_fail("tokenize", s);
@@ -196,7 +202,7 @@ int cmd_tokenize(int argc, char **argv) {
             int32_t *ids;
             int64_t n;
             if ((s = r1_tok_encode(tok, in, len, special, &ids, &n))) rc = cli_fail("tokenize", s);
-            else print_ids(stdout, ids, n, 0), free(ids);
+            else print_ids(stdout, ids, n, 0, "\n"), free(ids);
         }
     } else {
         char *buf = malloc(len + 1);
@@ -230,7 +236,17 @@ int cmd_tokenize(int argc, char **argv) {
                 }
                 if ((s = r1_tok_encode(tok, buf, (size_t)tl, special, &ids, &n)))
                     rc = cli_fail("tokenize", r1_err_wrap(s, "stdin line %ld", lineno));
-                else print_ids(stdout, ids, n, 1), free(ids);
+                else if (!roundtrip) print_ids(stdout, ids, n, 1, "\n"), free(ids);
+                else {
+                    char *text;
+                    size_t dl;
+                    fputs("{\"ids\":", stdout);
+                    print_ids(stdout, ids, n, 1, ",\"text\":");
+                    s = r1_tok_decode(tok, ids, n, &text, &dl);
+                    free(ids);
+                    if (s) rc = cli_fail("tokenize", r1_err_wrap(s, "stdin line %ld", lineno));
+                    else json_print_string(stdout, text, dl), fputs("}\n", stdout), free(text);
+                }
             }
         }
         if (!buf) rc = cli_fail("tokenize", r1_fail(R1_NOMEM, "out of memory"));

@@ -177,6 +177,7 @@ void tok_scratch_free(tok_scratch *sc) {
     if (sc->jstack) pcre2_jit_stack_free(sc->jstack);
     free(sc->ids), free(sc->sym), free(sc->prev), free(sc->next), free(sc->heap), free(sc->tmp);
     for (int i = 0; i < TOK_MAX_PRETOK; i++) free(sc->iv[i]);
+    r1_nfc_buf_free(&sc->nfc);
     memset(sc, 0, sizeof *sc);
 }
 

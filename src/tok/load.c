@@ -410,7 +410,7 @@ static r1_status load_normalizer(r1_tok *t, const cJSON *n, int depth) {
         t->nfc = 1;
         return R1_OK;
     }
-    return r1_fail(R1_UNSUPPORTED, "normalizer type \"%s\"", type);
+    return r1_fail(R1_UNSUPPORTED, "normalizer type \"%s\" (r1 implements NFC and Sequence)", type);
 }
 
 /* TemplateProcessing's "single" list: special tokens before and after $A. */

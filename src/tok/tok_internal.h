@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tok/nfc.h"
 #include "tok/tokenizer.h"
 
 enum { TOK_MAX_PRETOK = 16, TOK_MAX_TEMPLATE = 8 };
@@ -62,6 +63,7 @@ typedef struct {
     uint64_t *heap; size_t nheap, cap_heap;   /* BPE queue: (rank << 32) | pos */
     char *tmp;      size_t cap_tmp;           /* prefix-space copies */
     uint32_t *iv[TOK_MAX_PRETOK]; size_t cap_iv[TOK_MAX_PRETOK]; /* split intervals */
+    r1_nfc_buf nfc;                           /* normalized text of one section */
 } tok_scratch;
 
 struct r1_tok {
@@ -84,7 +86,7 @@ struct r1_tok {
     pcre2_code *word_re; /* \w for single_word checks */
 
     tok_pretok pretok[TOK_MAX_PRETOK]; int n_pretok;
-    int nfc; /* normalizer is NFC (applied as identity, see TOKENIZER.md) */
+    int nfc; /* the normalizer is NFC (alone or inside a Sequence) */
 
     int32_t bos, eos;
     int32_t prefix[TOK_MAX_TEMPLATE], suffix[TOK_MAX_TEMPLATE];

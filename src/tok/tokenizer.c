@@ -39,9 +39,11 @@ static int is_word_at(const r1_tok *t, tok_scratch *sc, const unsigned char *s, 
     return pcre2_match(t->word_re, s, n, 0, 0, sc->md, sc->mctx) >= 0;
 }
 
+/* The text between added tokens: normalizer (NFC or none; load refused the
+ * rest), then pre-tokenizer and BPE. Sections are normalized one by one, as
+ * transformers.js does (added tokens are matched on the raw text). */
 static r1_status encode_section(const r1_tok *t, tok_scratch *sc, tok_cache *c, const char *s, size_t n) {
-    /* Normalizer: only NFC is accepted and it is applied as the identity
-     * (see docs/TOKENIZER.md); everything else was refused at load. */
+    if (n && t->nfc) R1_TRY(r1_nfc(&sc->nfc, s, n, &s, &n));
     return n ? tok_pretokenize(t, sc, c, s, n) : R1_OK;
 }
 
@@ -127,6 +129,7 @@ r1_status r1_tok_encode(const r1_tok *tok, const char *text, size_t len, int add
             free(sc->ids);
             sc->ids = NULL, sc->cap_ids = 0;
         }
+        if (sc->nfc.cap_out > ((size_t)1 << 24)) r1_nfc_buf_free(&sc->nfc);
         pthread_mutex_unlock(&mt->lock);
     } else {
         tok_scratch_free(&local);

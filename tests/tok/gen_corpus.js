@@ -10,6 +10,11 @@
 // includes U+FEFF and excludes U+0085, Unicode White_Space (HF/Oniguruma and
 // r1) does the opposite. Lone surrogates cannot be written in UTF-8 and are
 // never produced.
+//
+// Text that NFC changes (for the Qwen tokenizer, whose normalizer is NFC):
+// decomposed accents, conjoining Hangul jamo, combining marks out of canonical
+// order, composition exclusions, singletons and non-starter decompositions —
+// all assigned before Unicode 4, so normalization agrees across versions.
 "use strict";
 const N = +(process.argv[2] || 6000);
 let seed = 0x5EED1234;
@@ -49,7 +54,10 @@ const DIGITS = [[0x30, 0x39], [0x30, 0x39], [0x30, 0x39], [0xFF10, 0xFF19], [0x0
 
 let SPECIAL = ["<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜User｜>", "<｜Assistant｜>", "<think>", "</think>",
   "<｜tool▁calls▁begin｜>", "<｜tool▁call▁begin｜>", "<｜tool▁sep｜>", "<｜tool▁call▁end｜>", "<｜▁pad▁｜>", "<|EOT|>",
-  "<｜place▁holder▁no▁17｜>", "<｜fim▁hole｜>", "<｜User", "｜>", "<｜", "<｜end▁of▁sentence", "<<｜User｜>>", "<｜User｜><｜User｜>"];
+  "<｜place▁holder▁no▁17｜>", "<｜fim▁hole｜>", "<｜User", "｜>", "<｜", "<｜end▁of▁sentence", "<<｜User｜>>", "<｜User｜><｜User｜>",
+  // Llama 3 and Qwen added tokens (ordinary text for the others)
+  "<|begin_of_text|>", "<|eot_id|>", "<|start_header_id|>user<|end_header_id|>", "<|reserved_special_token_5|>",
+  "<|im_start|>", "<|im_end|>", "<|endoftext|>", "<tool_call>", "<|fim_prefix|>", "<|im_start", "|>", "<|eot_id|><|eot_id|>"];
 
 const word = () => { let w = pick(WORDS); const r = rnd(); if (r < 0.1) w = w.toUpperCase(); else if (r < 0.25) w = w[0].toUpperCase() + w.slice(1); return w; };
 const english = () => { let s = ""; const n = ri(1, 25); for (let i = 0; i < n; i++) { s += (i ? pick([" ", " ", " ", "  ", ", ", ". ", "; ", " - ", "\n"]) : "") + word(); } return s + pick([".", "!", "?", "", "...", ":", "\n"]); };
@@ -75,20 +83,31 @@ const special = () => rep(() => { const r = rnd(); return r < 0.4 ? pick(SPECIAL
 const longword = () => { const r = rnd(), n = ri(200, 6000); return r < 0.2 ? "a".repeat(n) : r < 0.4 ? rep(() => String.fromCharCode(ri(97, 122)), n) : r < 0.5 ? rep(() => cp(0x30, 0x39), n) : r < 0.6 ? rep(() => pick(ZH), n / 3) : r < 0.7 ? " ".repeat(n) : r < 0.8 ? rep(() => cp(...pick(EMOJI)), n / 10) : r < 0.9 ? rep(() => pick(PUNCT), n / 4) : "\n".repeat(n / 10) + "x" + "\t".repeat(n / 10); };
 const ascii = () => rep(() => String.fromCharCode(rnd() < 0.1 ? ri(0, 31) : rnd() < 0.02 ? 127 : ri(32, 126)), ri(1, 80));
 const latin1 = () => rep(() => { let c; do c = ri(0x80, 0xFF); while (c === 0x85); return String.fromCharCode(c); }, ri(1, 30));
-const mixed = () => rep(() => cps(pick(GENS.slice(0, 10))(), ri(1, 30)), ri(2, 6));
-const GENS = [english, chinese, japanese, korean, numbers, code, emoji, scripts, spaces, punct, special, longword, ascii, latin1];
-const W = [20, 8, 7, 6, 9, 8, 6, 7, 7, 5, 8, 2, 4, 3];
+const ACCENTED = [[0x00C0, 0x017F], [0x01CD, 0x01DC], [0x1E00, 0x1EF9], [0x1F00, 0x1FFC], [0x0386, 0x03CE], [0x0400, 0x045F]];
+const decomposed = () => { for (;;) { const c = cp(...pick(ACCENTED)), d = c.normalize("NFD"); if (d !== c) return d; } };
+const ORDER_MARKS = [0x0300, 0x0301, 0x0302, 0x0303, 0x0304, 0x0308, 0x030A, 0x030C, 0x0313, 0x0316, 0x0323, 0x0327, 0x0328,
+  0x0331, 0x0334, 0x0338, 0x0345, 0x05B0, 0x05B4, 0x05BC, 0x05C1, 0x093C, 0x0E38, 0x0E48, 0x302A, 0x3099, 0x20D2];
+const ODD = [0x0958, 0x0959, 0x095F, 0x09DC, 0x0A33, 0x0B5C, 0x0F43, 0xFB1D, 0xFB2A, 0xFB4E, 0x2ADC, 0x1D15E, 0x1D1BB, // exclusions
+  0x212B, 0x2126, 0x212A, 0x0340, 0x0341, 0x0343, 0x0374, 0x037E, 0x0387, 0x1F71, 0x2000, 0x2001, 0xF900, 0xF9D0, 0xFA0D, 0x2F800, // singletons
+  0x0344, 0x0F73, 0x0F75, 0x0F81]; // non-starter decompositions
+const jamo = () => { const r = rnd(); return r < 0.45 ? cp(0x1100, 0x1112) + cp(0x1161, 0x1175) + (rnd() < 0.5 ? cp(0x11A8, 0x11C2) : "") : r < 0.65 ? cp(...HANGUL).normalize("NFD") : r < 0.8 ? cp(...HANGUL) + cp(0x11A8, 0x11C2) : cp(...pick([[0x1100, 0x1159], [0x1161, 0x11A2], [0x11A8, 0x11F9]])); };
+const unordered = () => pick(["a", "e", "o", "u", "A", "n", "c", "s", "\u05E9", "\u0928", "\u03B1", "\u03C9", "\u0438", "\u304B"]) + rep(() => String.fromCodePoint(pick(ORDER_MARKS)), ri(1, 5));
+const nonnfc = () => rep(() => { const r = rnd(); return r < 0.3 ? decomposed() + (rnd() < 0.5 ? word() : "") : r < 0.5 ? jamo() : r < 0.7 ? unordered() : r < 0.8 ? String.fromCodePoint(pick(ODD)) : r < 0.85 ? pick(["<", "=", ">"]) + "\u0338" : pick([" ", " ", "\n", ".", word(), cps(chinese(), 3)]); }, ri(1, 20));
+const mixed = () => rep(() => cps(pick(GENS.slice(0, 10).concat([nonnfc]))(), ri(1, 30)), ri(2, 6));
+const GENS = [english, chinese, japanese, korean, numbers, code, emoji, scripts, spaces, punct, special, longword, ascii, latin1, nonnfc];
+const W = [20, 8, 7, 6, 9, 8, 6, 7, 7, 5, 8, 2, 4, 3, 8];
 const total = W.reduce((a, b) => a + b, 0);
 
 const out = [];
 // fixed edge cases first
 for (const s of ["", " ", "  ", "\n", "\r\n", "a", "1", "12", "123", "1234", "12345678901234567890", "'s", "I'M", "don't",
   " ' s", "\t\t", "x\r\ny", "。", "中文", "abc中文def", "👍", "👨‍👩‍👧‍👦", "é", "e\u0301", "<｜User｜>", "<｜User｜>x", " <｜User｜> ",
-  "<｜begin▁of▁sentence｜><｜end▁of▁sentence｜>", "<think>\nok\n</think>\n\nanswer", "\u00A0", "\u3000x", "x\u2028y"]) out.push(s);
+  "<｜begin▁of▁sentence｜><｜end▁of▁sentence｜>", "<think>\nok\n</think>\n\nanswer", "\u00A0", "\u3000x", "x\u2028y",
+  "a\u0316\u0301", "a\u0301\u0316", "\u1100\u1161\u11A8", "\uAC00\u11A8", "\u212B", "\u0958", "\u0344", ">\u0338", "<|im_end|>\u0338"]) out.push(s);
 while (out.length < N) {
   let r = rnd() * total, i = 0;
   while (r >= W[i]) r -= W[i++];
-  out.push(i === 14 ? mixed() : (rnd() < 0.1 ? mixed() : GENS[i]()));
+  out.push(rnd() < 0.1 ? mixed() : GENS[i]());
 }
 // "text" mode: the same strings as plain text (training data for tokenizer-train)
 // "bench" mode: plain text without the very long words (typical text for speed runs)
