@@ -11,6 +11,7 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"demo", cmd_demo, "tiny DeepSeek-MoE from scratch -> R1-Zero GRPO -> before/after table"},
     {"init", cmd_init, "a randomly initialised model as an HF folder"},
     {"generate", cmd_generate, "generate a continuation of a prompt"},
     {"chat", cmd_chat, "interactive R1 chat; reasoning shown dimmed"},

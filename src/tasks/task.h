@@ -37,9 +37,9 @@ const r1_task *r1_task_find(const char *name);
 /* The registry, NULL-terminated. */
 const r1_task *const *r1_task_all(void);
 
-typedef enum { R1_SPLIT_TRAIN = 0, R1_SPLIT_EVAL = 1 } r1_split;
+typedef enum { R1_SPLIT_TRAIN = 0, R1_SPLIT_EVAL = 1 } r1_task_split;
 /* The seed of problem i of a split: train seeds are i, eval seeds 2^62 + i. */
-static inline uint64_t r1_task_seed(r1_split split, uint64_t i) {
+static inline uint64_t r1_task_seed(r1_task_split split, uint64_t i) {
     return split == R1_SPLIT_EVAL ? ((uint64_t)1 << 62) + i : i;
 }
 
