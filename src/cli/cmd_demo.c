@@ -18,6 +18,7 @@
 #include "rl/grpo.h"
 #include "rl/lm.h"
 #include "rl/plot.h"
+#include "rl/recipe.h"
 #include "tok/bpe_train.h"
 
 static const char *USAGE =
@@ -27,39 +28,22 @@ static const char *USAGE =
     "  --difficulty A-B    difficulty range (default 2-3)\n"
     "  --pretrain-s S      pretraining time budget in seconds (default 240)\n"
     "  --grpo-s S          GRPO time budget in seconds (default 200)\n"
+    "  --pretrain-steps N --grpo-steps N   step caps (the time budgets still apply)\n"
     "  --eval-n N          held-out problems per task (default 256)\n"
     "  --mix-steps P       share of pretraining documents with worked steps (default 0.3)\n"
     "  --mix-bare P        share without think/answer tags (default 0.1)\n"
     "  --lr X --beta X --group G --prompts P --mu N --max-new N   GRPO settings\n"
     "  --quick             a 1-minute smoke run (tests)\n";
 
-/* Digits one by one: every number is spelled in digit tokens, so one-step
- * arithmetic generalises across numbers instead of memorising a table. */
-#define DEMO_PATTERN                                                                                        \
-    "'(?:[sdmt]|ll|ve|re)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|\\s*[\\r\\n]+|" \
-    "\\s+(?!\\S)|\\s+"
-
 typedef struct {
     const char *out, *tasks;
     int threads, dmin, dmax;
     double pretrain_s, grpo_s;
-    int64_t eval_n, docs;
+    int64_t eval_n, docs, pretrain_steps;
     r1_corpus_mix mix;
     r1_grpo_cfg g;
     bool quick;
 } demo_opts;
-
-static const char *MODEL_JSON =
-    "{\"architectures\": [\"DeepseekV3ForCausalLM\"], \"model_type\": \"deepseek_v3\", \"vocab_size\": %d,"
-    " \"hidden_size\": 128, \"intermediate_size\": 384, \"moe_intermediate_size\": 96, \"num_hidden_layers\": 4,"
-    " \"num_attention_heads\": 4, \"num_key_value_heads\": 4, \"q_lora_rank\": null, \"kv_lora_rank\": 64,"
-    " \"qk_nope_head_dim\": 32, \"qk_rope_head_dim\": 16, \"v_head_dim\": 32, \"n_routed_experts\": 8,"
-    " \"n_shared_experts\": 1, \"num_experts_per_tok\": 2, \"n_group\": 1, \"topk_group\": 1,"
-    " \"topk_method\": \"noaux_tc\", \"scoring_func\": \"sigmoid\", \"norm_topk_prob\": true,"
-    " \"routed_scaling_factor\": 1.0, \"first_k_dense_replace\": 1, \"moe_layer_freq\": 1,"
-    " \"num_nextn_predict_layers\": 0, \"hidden_act\": \"silu\", \"rms_norm_eps\": 1e-06, \"rope_theta\": 10000,"
-    " \"max_position_embeddings\": 256, \"rope_scaling\": null, \"tie_word_embeddings\": true,"
-    " \"bos_token_id\": %d, \"eos_token_id\": %d, \"torch_dtype\": \"float32\"}";
 
 static r1_status write_text(const char *dir, const char *name, const char *text) {
     char *p = r1_path_join(dir, name);
@@ -158,6 +142,8 @@ static int parse(demo_opts *o, int argc, char **argv) {
         else if (cli_is(a, "--threads")) bad = cli_parse_i64(v, &n) || n > 1024, o->threads = (int)n;
         else if (cli_is(a, "--difficulty")) bad = sscanf(v, "%d-%d", &o->dmin, &o->dmax) != 2 || o->dmin < 1 || o->dmax < o->dmin;
         else if (cli_is(a, "--pretrain-s")) bad = cli_parse_f64(v, &x) || x <= 0, o->pretrain_s = x;
+        else if (cli_is(a, "--pretrain-steps")) bad = cli_parse_i64(v, &n) || n < 1, o->pretrain_steps = n;
+        else if (cli_is(a, "--grpo-steps")) bad = cli_parse_i64(v, &n) || n < 1, o->g.steps = n;
         else if (cli_is(a, "--grpo-s")) bad = cli_parse_f64(v, &x) || x < 0, o->grpo_s = x;
         else if (cli_is(a, "--eval-n")) bad = cli_parse_i64(v, &n) || n < 1, o->eval_n = n;
         else if (cli_is(a, "--docs")) bad = cli_parse_i64(v, &n) || n < 100, o->docs = n;
@@ -182,7 +168,7 @@ int cmd_demo(int argc, char **argv) {
     o.g.prompts = 8, o.g.G = 8, o.g.max_new = 64, o.g.mu = 2, o.g.lr = 5e-5f, o.g.beta = 0.02f, o.g.steps = 100000;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
-    if (o.quick) o.pretrain_s = 20, o.grpo_s = 15, o.eval_n = 32, o.docs = 20000;
+    if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000;
     double t_start = r1_now();
     r1_taskset ts;
     r1_status s = r1_taskset_parse(&ts, o.tasks, o.dmin, o.dmax, 1);
@@ -194,7 +180,7 @@ int cmd_demo(int argc, char **argv) {
     size_t len = 0;
     r1_tok *tok = NULL;
     s = r1_corpus_text(&ts, R1_SPLIT_TRAIN, 0, 20000, &o.mix, o.g.seed, &text, &len);
-    r1_bpe_train_opts bo = {.vocab_size = 512, .min_frequency = 2, .pattern = DEMO_PATTERN};
+    r1_bpe_train_opts bo = {.vocab_size = 512, .min_frequency = 2, .pattern = R1_RECIPE_PATTERN};
     if (s == R1_OK) s = r1_bpe_train(text, len, &bo, &tj, &cj);
     free(text);
     if (s == R1_OK) s = r1_tok_load_mem(&tok, tj, strlen(tj), cj, strlen(cj));
@@ -212,11 +198,9 @@ int cmd_demo(int argc, char **argv) {
             (long long)n_train, (long long)o.docs, 100 * o.mix.p_steps, 100 * o.mix.p_bare);
 
     /* 3. a tiny DeepSeek-MoE from scratch */
-    char cfg_json[2048];
-    snprintf(cfg_json, sizeof cfg_json, MODEL_JSON, r1_tok_n_vocab(tok), r1_tok_bos(tok), eos);
     r1_config cfg;
     r1_model *m = NULL;
-    s = r1_config_parse(&cfg, cfg_json, strlen(cfg_json), "demo config");
+    s = r1_recipe_model(&cfg, r1_tok_n_vocab(tok), r1_tok_bos(tok), eos);
     if (s == R1_OK) s = r1_model_create_random(&m, &cfg, R1_DT_F32, 1, o.threads);
     if (s != R1_OK) return cli_fail("demo: model", s);
     int64_t total, active;
@@ -232,6 +216,7 @@ int cmd_demo(int argc, char **argv) {
     r1_lm_cfg lc;
     r1_lm_defaults(&lc);
     lc.B = 16, lc.T = 128, lc.time_budget = o.pretrain_s, lc.eval_every = 100, lc.metrics = path, lc.warmup = 30;
+    if (o.pretrain_steps > 0) lc.max_steps = o.pretrain_steps;
     r1_lm_result lr;
     s = r1_lm_train(&pol, train, n_train, held, n_held, &lc, &lr);
     free(train);
@@ -255,7 +240,7 @@ int cmd_demo(int argc, char **argv) {
     o.g.eval_every = 0;
     if (s == R1_OK && o.grpo_s > 0) s = r1_grpo_run(&pol, tok, &o.g);
     if (s == R1_OK) s = eval_all(pol.m, tok, &ts, &o, eos, after, "grpo");
-    if (s == R1_OK) {
+    if (s == R1_OK && o.grpo_s > 0) {
         char svg[4096];
         snprintf(svg, sizeof svg, "%s/grpo/plot.svg", o.out);
         s = r1_plot_run(path, svg);

@@ -32,6 +32,7 @@ static r1_status append(r1_rollout_job *j, const char *s, size_t n) {
 static bool on_token(void *vc, int slot, int32_t tok) {
     ctx *c = vc;
     r1_rollout_job *j = &c->jobs[c->owner[slot]];
+    if (!c->tok) return true;
     size_t n = 0;
     const char *p = r1_tok_piece(c->tok, tok, &n);
     if (p && n && c->err == R1_OK) c->err = append(j, p, n);

@@ -35,7 +35,8 @@ typedef struct {
 } r1_rollout_opts;
 
 /* Runs jobs[0..n) to completion on e (which must be idle). *gen_tokens (may
- * be NULL) gets the number of tokens generated. */
+ * be NULL) gets the number of tokens generated. tok NULL: no text (and no
+ * stop string), ids only. */
 r1_status r1_rollout_run(r1_engine *e, const r1_tok *tok, r1_rollout_job *jobs, int64_t n, const r1_rollout_opts *o,
                          int64_t *gen_tokens);
 /* Frees the outputs of n jobs (not the array). */

@@ -19,7 +19,7 @@ r1_status r1_taskset_parse(r1_taskset *ts, const char *names, int dmin, int dmax
         memcpy(name, s, k);
         name[k] = '\0';
         const r1_task *t = r1_task_find(name);
-        if (!t) return r1_fail(R1_INVALID, "unknown task '%s' (arith, countdown, lineq, all)", name);
+        if (!t) return r1_fail(R1_INVALID, "unknown task '%s' (arith, chain, countdown, lineq, all)", name);
         if (ts->n == R1_TASKSET_MAX) return r1_fail(R1_LIMIT, "task list '%s': too many tasks", names);
         ts->task[ts->n++] = t;
         s += k + (s[k] == ',');
