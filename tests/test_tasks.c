@@ -77,6 +77,10 @@ TEST(arith_and_lineq_answers) {
         for (const char *q = p.steps; *q; q++) steps += *q == '=';
         CHECK_EQ_INT(steps, 4);
     }
+    c->make(&p, 7, 2);
+    char want[128];
+    snprintf(want, sizeof want, "%lld", (long long)p.target);
+    CHECK(strlen(p.steps) > strlen(want) && !strcmp(p.steps + strlen(p.steps) - strlen(want), want));
     c->make(&p, 1, 3);
     snprintf(buf, sizeof buf, "%lld", (long long)p.target);
     CHECK(ok(c, &p, buf));

@@ -24,22 +24,24 @@
 static const char *USAGE =
     "usage: r1 demo [--out DIR] [--threads N] [--quick] [options]\n"
     "  Tiny DeepSeek-MoE from scratch -> R1-Zero GRPO -> before/after table (default DIR runs/demo).\n"
-    "  --tasks LIST        tasks (default arith)\n"
+    "  --tasks LIST        tasks (default chain)\n"
     "  --difficulty A-B    difficulty range (default 2-3)\n"
-    "  --pretrain-s S      pretraining time budget in seconds (default 240)\n"
-    "  --grpo-s S          GRPO time budget in seconds (default 200)\n"
+    "  --pretrain-s S      pretraining time budget in seconds (default 270)\n"
+    "  --grpo-s S          GRPO time budget in seconds (default 180)\n"
+    "  --pretrain-batch B --pretrain-lr X   pretraining batch (default 8 x 128) and peak lr (default 3e-3)\n"
     "  --pretrain-steps N --grpo-steps N   step caps (the time budgets still apply)\n"
     "  --eval-n N          held-out problems per task (default 256)\n"
-    "  --mix-steps P       share of pretraining documents with worked steps (default 0.3)\n"
+    "  --mix-steps P       share of pretraining documents with worked steps (default 0.35)\n"
     "  --mix-bare P        share without think/answer tags (default 0.1)\n"
-    "  --lr X --beta X --group G --prompts P --mu N --max-new N   GRPO settings\n"
+    "  --lr X --beta X --group G --prompts P --mu N --max-new N   GRPO settings (1e-4, 0.02, 8, 8, 2, 64)\n"
     "  --quick             a 1-minute smoke run (tests)\n";
 
 typedef struct {
     const char *out, *tasks;
     int threads, dmin, dmax;
     double pretrain_s, grpo_s;
-    int64_t eval_n, docs, pretrain_steps;
+    int64_t eval_n, docs, pretrain_steps, pretrain_batch;
+    double pretrain_lr;
     r1_corpus_mix mix;
     r1_grpo_cfg g;
     bool quick;
@@ -142,6 +144,8 @@ static int parse(demo_opts *o, int argc, char **argv) {
         else if (cli_is(a, "--threads")) bad = cli_parse_i64(v, &n) || n > 1024, o->threads = (int)n;
         else if (cli_is(a, "--difficulty")) bad = sscanf(v, "%d-%d", &o->dmin, &o->dmax) != 2 || o->dmin < 1 || o->dmax < o->dmin;
         else if (cli_is(a, "--pretrain-s")) bad = cli_parse_f64(v, &x) || x <= 0, o->pretrain_s = x;
+        else if (cli_is(a, "--pretrain-batch")) bad = cli_parse_i64(v, &n) || n < 1, o->pretrain_batch = n;
+        else if (cli_is(a, "--pretrain-lr")) bad = cli_parse_f64(v, &x) || x <= 0, o->pretrain_lr = x;
         else if (cli_is(a, "--pretrain-steps")) bad = cli_parse_i64(v, &n) || n < 1, o->pretrain_steps = n;
         else if (cli_is(a, "--grpo-steps")) bad = cli_parse_i64(v, &n) || n < 1, o->g.steps = n;
         else if (cli_is(a, "--grpo-s")) bad = cli_parse_f64(v, &x) || x < 0, o->grpo_s = x;
@@ -162,10 +166,10 @@ static int parse(demo_opts *o, int argc, char **argv) {
 }
 
 int cmd_demo(int argc, char **argv) {
-    demo_opts o = {.out = "runs/demo", .tasks = "arith", .dmin = 2, .dmax = 3, .pretrain_s = 240, .grpo_s = 200,
-                   .eval_n = 256, .docs = 200000, .mix = {.p_steps = 0.3f, .p_bare = 0.1f}};
+    demo_opts o = {.out = "runs/demo", .tasks = "chain", .dmin = 2, .dmax = 3, .pretrain_s = 270, .grpo_s = 180,
+                   .eval_n = 256, .docs = 200000, .pretrain_batch = 8, .mix = {.p_steps = 0.35f, .p_bare = 0.1f}};
     r1_grpo_defaults(&o.g);
-    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 64, o.g.mu = 2, o.g.lr = 5e-5f, o.g.beta = 0.02f, o.g.steps = 100000;
+    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 64, o.g.mu = 2, o.g.lr = 1e-4f, o.g.beta = 0.02f, o.g.steps = 100000;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
     if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000;
@@ -217,6 +221,8 @@ int cmd_demo(int argc, char **argv) {
     r1_lm_defaults(&lc);
     lc.B = 16, lc.T = 128, lc.time_budget = o.pretrain_s, lc.eval_every = 100, lc.metrics = path, lc.warmup = 30;
     if (o.pretrain_steps > 0) lc.max_steps = o.pretrain_steps;
+    if (o.pretrain_batch > 0) lc.B = o.pretrain_batch;
+    if (o.pretrain_lr > 0) lc.lr = (float)o.pretrain_lr, lc.min_lr = (float)o.pretrain_lr / 10;
     r1_lm_result lr;
     s = r1_lm_train(&pol, train, n_train, held, n_held, &lc, &lr);
     free(train);
@@ -255,7 +261,7 @@ int cmd_demo(int argc, char **argv) {
     if (s == R1_OK)
         printf("\nmodel: %s (try: ./r1 generate -m %s -p \"User: %s Assistant:\" --temp 0)\nplot: %s/grpo/plot.svg\n"
                "total time %.0f s\n",
-               path, path, "Compute 12 + 7 * 3.", o.out, r1_now() - t_start);
+               path, path, "Compute 4+7-2+5.", o.out, r1_now() - t_start);
     r1_policy_free(&pol);
     r1_tok_free(tok);
     free(tj);

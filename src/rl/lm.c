@@ -82,9 +82,14 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
     int bad = 0;
     int64_t best_step = 0;
     if (s == R1_OK && !c->quiet)
-        fprintf(stderr, "pretrain: %lld steps planned, batch %lldx%lld, %lld parameters\n", (long long)steps,
+        fprintf(stderr, "pretrain: ~%lld steps planned, batch %lldx%lld, %lld parameters\n", (long long)steps,
                 (long long)B, (long long)T, (long long)nf);
-    for (int64_t step = 1; s == R1_OK && step <= steps; step++) {
+    int64_t planned = steps, cap = c->time_budget > 0 ? c->max_steps : steps;
+    for (int64_t step = 1; s == R1_OK && step <= cap; step++) {
+        if (c->time_budget > 0) { /* machine slower than calibrated: move along the schedule by time */
+            int64_t virt = (int64_t)((double)planned * (r1_now() - t_start) / c->time_budget);
+            if (virt > r1_train_steps_done(p->t)) r1_train_set_steps_done(p->t, virt);
+        }
         for (int64_t b = 0; b < B; b++)
             window(train, (int64_t)r1_rng_below(&rng, (uint64_t)(n_train - T - 1)), T, tok + b * T, tgt + b * T);
         r1_train_batch bt = {tok, tgt, NULL};
@@ -97,7 +102,7 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
         run_loss = step == 1 ? L.loss : 0.95 * run_loss + 0.05 * L.loss;
         res->steps = step;
         double el = r1_now() - t_start;
-        bool last = step == steps || (c->time_budget > 0 && el > c->time_budget);
+        bool last = step == cap || (c->time_budget > 0 && el > c->time_budget);
         if (step % c->eval_every == 0 || last) {
             double hl = 0;
             s = heldout_loss(p->t, heldout, n_heldout, B, T, c->eval_windows, tok, tgt, &hl);
@@ -118,7 +123,7 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
             }
             if (!c->quiet)
                 fprintf(stderr, "pretrain %lld/%lld loss %.4f held-out %.4f lr %.2e | %.0f tok/s | %.0f s\n",
-                        (long long)step, (long long)steps, run_loss, hl, st.lr, (double)(step * N) / el, el);
+                        (long long)step, (long long)planned, run_loss, hl, st.lr, (double)(step * N) / el, el);
             if (c->patience > 0 && bad >= c->patience) {
                 res->early_stopped = true;
                 break;
