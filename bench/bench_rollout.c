@@ -1,5 +1,5 @@
-/* bench_rollout: GRPO rollout throughput (generated tokens/s) of the demo
- * model (src/rl/recipe.h, random weights, f32): G = 16 completions of one
+/* bench_rollout [THREADS [CFG.json]]: GRPO rollout throughput (generated
+ * tokens/s) of the demo model (src/rl/recipe.h; or CFG.json), random f32 weights: G = 16 completions of one
  * prompt decoded together by the continuous-batching engine (one model call
  * per step for all 16 rows) versus the same 16 completions one at a time
  * with r1_generate (single-stream decode). Sampling at T = 1 with no stop
@@ -66,7 +66,8 @@ int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 2;
     r1_config c;
     r1_model *m = NULL;
-    if (r1_recipe_model(&c, VOCAB, 0, 1) != R1_OK || r1_model_create_random(&m, &c, R1_DT_F32, 1, threads) != R1_OK) {
+    r1_status st = argc > 2 ? r1_config_load(&c, argv[2]) : r1_recipe_model(&c, VOCAB, 0, 1);
+    if (st != R1_OK || r1_model_create_random(&m, &c, R1_DT_F32, 1, threads) != R1_OK) {
         fprintf(stderr, "bench_rollout: %s\n", r1_errmsg());
         return 1;
     }
@@ -74,9 +75,10 @@ int main(int argc, char **argv) {
     r1_model_count_params(&c, &total, &active);
     int32_t prompt[PROMPT];
     for (int i = 0; i < PROMPT; i++) prompt[i] = (int32_t)((i * 37 + 5) % VOCAB);
+    if (c.vocab < VOCAB) return fprintf(stderr, "bench_rollout: vocab below %d\n", VOCAB), 1;
     double s = single(m, prompt), b = batched(m, prompt, threads);
-    printf("rollouts: demo DeepSeek-MoE (%.2fM params), prompt %d, %d new tokens each, T=1, %d threads\n",
-           (double)total / 1e6, PROMPT, GEN, threads);
+    printf("rollouts: %s (%.2fM params), prompt %d, %d new tokens each, T=1, %d threads\n",
+           argc > 2 ? argv[2] : "demo DeepSeek-MoE", (double)total / 1e6, PROMPT, GEN, threads);
     printf("| decode | generated tokens/s |\n|---|---|\n");
     printf("| single stream (16 x r1_generate) | %.0f |\n", s);
     printf("| G = 16 in one batch (r1_engine) | %.0f |\n", b);

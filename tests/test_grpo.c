@@ -217,7 +217,7 @@ TEST(grpo_toy_reward_rises) {
     g.ts = ts;
     g.first = 100000;
     g.steps = 12, g.prompts = 4, g.G = 8, g.max_new = 24, g.mu = 2, g.micro = 32;
-    g.lr = 3e-3f, g.beta = 0.0f;
+    g.lr = 3e-3f, g.beta = 0.0f, g.warmup = 0;
     g.rw = (r1_reward_weights){0.0f, 1.0f, 0.0f}; /* format only */
     g.quiet = true;
     toy_log log = {0};

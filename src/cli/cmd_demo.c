@@ -47,6 +47,22 @@ typedef struct {
     bool quick;
 } demo_opts;
 
+/* mkdir -p */
+static r1_status make_dirs(const char *path) {
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf) return r1_fail(R1_INVALID, "bad folder '%s'", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char c = buf[i];
+        buf[i] = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST) return r1_fail(R1_IO, "%s: %s", buf, strerror(errno));
+        buf[i] = c;
+    }
+    return R1_OK;
+}
+
 static r1_status write_text(const char *dir, const char *name, const char *text) {
     char *p = r1_path_join(dir, name);
     if (!p) return r1_fail(R1_NOMEM, "out of memory");
@@ -169,7 +185,7 @@ int cmd_demo(int argc, char **argv) {
     demo_opts o = {.out = "runs/demo", .tasks = "chain", .dmin = 2, .dmax = 3, .pretrain_s = 270, .grpo_s = 180,
                    .eval_n = 256, .docs = 200000, .pretrain_batch = 8, .mix = {.p_steps = 0.35f, .p_bare = 0.1f}};
     r1_grpo_defaults(&o.g);
-    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 64, o.g.mu = 2, o.g.lr = 1e-4f, o.g.beta = 0.02f, o.g.steps = 100000;
+    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 80, o.g.mu = 2, o.g.lr = 3e-5f, o.g.beta = 0.02f, o.g.steps = 100000;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
     if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000;
@@ -177,7 +193,8 @@ int cmd_demo(int argc, char **argv) {
     r1_taskset ts;
     r1_status s = r1_taskset_parse(&ts, o.tasks, o.dmin, o.dmax, 1);
     if (s != R1_OK) return cli_fail("demo", s);
-    if (mkdir(o.out, 0755) != 0 && errno != EEXIST) return cli_fail("demo", r1_fail(R1_IO, "%s: %s", o.out, strerror(errno)));
+    s = make_dirs(o.out);
+    if (s != R1_OK) return cli_fail("demo", s);
 
     /* 1. task text and a tokenizer learned from it */
     char *text = NULL, *tj = NULL, *cj = NULL;
