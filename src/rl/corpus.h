@@ -31,8 +31,7 @@ size_t r1_corpus_completion(char *out, size_t cap, const r1_problem *p, r1_doc_s
 r1_doc_style r1_corpus_pick(const r1_corpus_mix *mix, r1_rng *rng);
 
 /* Token stream of documents first..first+n-1 of a split: *ids (malloc'd) of
- * *n_ids tokens. text (may be NULL) receives the raw text of the first
- * text_docs documents, newline-separated (malloc'd), for tokenizer training. */
+ * *n_ids tokens; the style of each document is drawn from mix with seed. */
 r1_status r1_corpus_stream(const r1_taskset *ts, r1_task_split split, uint64_t first, int64_t n,
                            const r1_corpus_mix *mix, uint64_t seed, const r1_tok *tok, int32_t **ids, int64_t *n_ids);
 /* Text only (no tokenizer yet): n documents, newline-separated, malloc'd. */
