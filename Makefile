@@ -106,6 +106,7 @@ fuzz:
 reference:
 	/usr/bin/python3 tests/reference/make_golden.py
 	/usr/bin/python3 tests/reference/make_grad_golden.py
+	/usr/bin/python3 tests/reference/make_grpo_golden.py
 
 clean:
 	rm -rf build build-san build-fuzz r1

@@ -68,6 +68,24 @@ TEST(arith_and_lineq_answers) {
     CHECK(ok(l, &p, buf));
     snprintf(buf, sizeof buf, "y = %lld", (long long)p.target);
     CHECK(!ok(l, &p, buf));
+    /* chain: the running total stays >= 0, the steps replay the question */
+    const r1_task *c = r1_task_find("chain");
+    for (uint64_t i = 0; i < 200; i++) {
+        c->make(&p, i, 4);
+        CHECK(p.target >= 0);
+        int steps = 0;
+        for (const char *q = p.steps; *q; q++) steps += *q == '=';
+        CHECK_EQ_INT(steps, 4);
+    }
+    c->make(&p, 7, 2);
+    char want[128];
+    snprintf(want, sizeof want, "%lld", (long long)p.target);
+    CHECK(strlen(p.steps) > strlen(want) && !strcmp(p.steps + strlen(p.steps) - strlen(want), want));
+    c->make(&p, 1, 3);
+    snprintf(buf, sizeof buf, "%lld", (long long)p.target);
+    CHECK(ok(c, &p, buf));
+    snprintf(buf, sizeof buf, "%lld.5", (long long)p.target);
+    CHECK(!ok(c, &p, buf));
 }
 
 TEST(countdown_adversarial_answers) {

@@ -28,5 +28,12 @@ int cmd_tokenize(int argc, char **argv);
 int cmd_tokenizer_train(int argc, char **argv);
 int cmd_pretrain(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_demo(int argc, char **argv);
+int cmd_grpo(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_sft(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 #endif

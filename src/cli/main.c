@@ -11,6 +11,13 @@ typedef struct {
 } command;
 
 static const command COMMANDS[] = {
+    {"demo", cmd_demo, "tiny DeepSeek-MoE from scratch -> R1-Zero GRPO -> before/after table"},
+    {"grpo", cmd_grpo, "R1-Zero GRPO on a built-in task (rule rewards)"},
+    {"eval", cmd_eval, "held-out accuracy on a built-in task"},
+    {"sft", cmd_sft, "supervised fine-tuning on prompt/response JSONL"},
+    {"sample", cmd_sample, "rejection sampling: keep verified traces (--best-of N)"},
+    {"distill", cmd_distill, "teacher traces -> SFT of a student of another config"},
+    {"plot", cmd_plot, "metrics.jsonl -> SVG line plots"},
     {"init", cmd_init, "a randomly initialised model as an HF folder"},
     {"generate", cmd_generate, "generate a continuation of a prompt"},
     {"chat", cmd_chat, "interactive R1 chat; reasoning shown dimmed"},

@@ -3,9 +3,9 @@
 
 #include <string.h>
 
-extern const r1_task r1_task_arith, r1_task_countdown, r1_task_lineq;
+extern const r1_task r1_task_arith, r1_task_chain, r1_task_countdown, r1_task_lineq;
 
-static const r1_task *const TASKS[] = {&r1_task_arith, &r1_task_countdown, &r1_task_lineq, NULL};
+static const r1_task *const TASKS[] = {&r1_task_arith, &r1_task_chain, &r1_task_countdown, &r1_task_lineq, NULL};
 
 const r1_task *const *r1_task_all(void) { return TASKS; }
 

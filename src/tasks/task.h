@@ -32,7 +32,7 @@ typedef struct {
     int max_difficulty;
 } r1_task;
 
-/* "arith", "countdown", "lineq"; NULL if unknown. */
+/* "arith", "chain", "countdown", "lineq"; NULL if unknown. */
 const r1_task *r1_task_find(const char *name);
 /* The registry, NULL-terminated. */
 const r1_task *const *r1_task_all(void);
