@@ -70,7 +70,7 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
-$(BUILD)/tests/%: tests/%.c tests/test.h $(BUILD)/libr1.a
+$(BUILD)/tests/%: tests/%.c tests/test.h tests/cli_run.h $(BUILD)/libr1.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests -o $@ $< $(BUILD)/libr1.a $(LDFLAGS) $(LDLIBS)
 

@@ -3,33 +3,10 @@
  * a real tokenizer, greedy determinism, logits against the golden file. */
 #include "test.h"
 
-#include <stdarg.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-static const char *bin(void) {
-    const char *b = getenv("R1_BIN");
-    return b && *b ? b : "./r1";
-}
-
-/* Runs "r1 ARGS" through the shell; returns the exit code, output in out. */
-static int r1(char *out, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static int r1(char *out, size_t cap, const char *fmt, ...) {
-    char args[2048], cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin(), args);
-    FILE *p = popen(cmd, "r");
-    if (!p) return -1;
-    size_t n = out ? fread(out, 1, cap - 1, p) : 0;
-    if (out) out[n] = '\0';
-    char sink[4096];
-    while (fread(sink, 1, sizeof sink, p) > 0) {}
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+#include "cli_run.h"
 
 TEST(exit_codes_and_messages) {
     char out[8192];
