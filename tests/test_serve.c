@@ -136,7 +136,7 @@ static void to_bufs(void *ctx, int part, const char *s, size_t n) {
 
 /* Feeds text in pieces of `step` bytes through the tok/chat stream splitter
  * and returns the two parts. */
-static void split_in_steps(const char *text, size_t step, bool think, r1_openai_buf *r, r1_openai_buf *c) {
+static void split_in_steps(const char *text, size_t step, r1_think_start think, r1_openai_buf *r, r1_openai_buf *c) {
     r1_chat_stream t;
     r1_openai_buf *parts[2] = {r, c};
     r1_chat_stream_init(&t, think);
@@ -150,14 +150,22 @@ static void split_in_steps(const char *text, size_t step, bool think, r1_openai_
 TEST(think_split_streamed_any_way) {
     static const struct {
         const char *in, *reasoning, *content;
-        bool think;
+        r1_think_start think;
     } cases[] = {
-        {"Let me see.\n</think>\n\nThe answer is 4.", "Let me see.\n", "The answer is 4.", true},
-        {"no tag yet </thi", "no tag yet </thi", "", true},
-        {"</think>   ", "", "", true},
-        {"a</think>b</think>c", "a", "b</think>c", true},
-        {"<</</think>x", "<</", "x", true},
-        {"plain answer", "", "plain answer", false},
+        {"Let me see.\n</think>\n\nThe answer is 4.", "Let me see.\n", "The answer is 4.", R1_THINK_OPENED},
+        {"no tag yet </thi", "no tag yet </thi", "", R1_THINK_OPENED},
+        {"</think>   ", "", "", R1_THINK_OPENED},
+        {"a</think>b</think>c", "a", "b</think>c", R1_THINK_OPENED},
+        {"<</</think>x", "<</", "x", R1_THINK_OPENED},
+        {"plain answer", "", "plain answer", R1_THINK_NONE},
+        {" <think> x", "", " <think> x", R1_THINK_NONE},
+        /* R1-Zero: the model opens the block itself */
+        {" <think> 2+2 = 4 </think> <answer> 4 </answer>", " 2+2 = 4 ", "<answer> 4 </answer>", R1_THINK_MAYBE},
+        {"<think></think>4", "", "4", R1_THINK_MAYBE},
+        {"  <thin", "", "<thin", R1_THINK_MAYBE},
+        {"<thinking", "", "<thinking", R1_THINK_MAYBE},
+        {"\n4 apples", "", "4 apples", R1_THINK_MAYBE},
+        {"<think> still thinking", " still thinking", "", R1_THINK_MAYBE},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         for (size_t step = 1; step <= 9; step++) {

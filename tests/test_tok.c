@@ -300,6 +300,30 @@ TEST(chat_render_r1_and_v3) {
     r1_tok_free(t);
 }
 
+/* The R1-Zero plain form the demo trains on: "User: Q Assistant:" after BOS,
+ * and the style read back from each template r1 writes. */
+TEST(chat_render_zero_and_style_of) {
+    r1_chat_msg m[] = {
+        {R1_ROLE_SYSTEM, "S1"}, {R1_ROLE_USER, "U1"}, {R1_ROLE_ASSISTANT, "<think> 2+2 = 4 </think> <answer> 4 </answer>"},
+        {R1_ROLE_USER, "U2"},
+    };
+    char *out;
+    size_t len;
+    CHECK_OK(r1_chat_render(m + 1, 1, 1, R1_CHAT_ZERO, &out, &len));
+    CHECK_STR(out, "<｜begin▁of▁sentence｜>User: U1 Assistant:");
+    free(out);
+    CHECK_OK(r1_chat_render(m, 4, 1, R1_CHAT_ZERO, &out, &len));
+    CHECK_STR(out, "<｜begin▁of▁sentence｜>S1 User: U1 Assistant: <answer> 4 </answer><｜end▁of▁sentence｜>User: U2 Assistant:");
+    free(out);
+    CHECK_EQ_INT(r1_chat_style_of(NULL), R1_CHAT_R1);
+    CHECK_EQ_INT(r1_chat_style_of(R1_CHAT_TEMPLATE_R1), R1_CHAT_R1);
+    CHECK_EQ_INT(r1_chat_style_of(R1_CHAT_TEMPLATE_ZERO), R1_CHAT_ZERO);
+    CHECK_EQ_INT(r1_chat_style_of("{{'<｜Assistant｜>' + content}}"), R1_CHAT_V3);
+    CHECK_EQ_INT(r1_chat_think_start(R1_CHAT_ZERO), R1_THINK_MAYBE);
+    CHECK_EQ_INT(r1_chat_think_start(R1_CHAT_R1), R1_THINK_OPENED);
+    CHECK_EQ_INT(r1_chat_think_start(R1_CHAT_V3), R1_THINK_NONE);
+}
+
 static void split_is(const char *text, int opened, const char *reason, const char *answer, int closed) {
     r1_chat_split_t s;
     r1_chat_split(text, strlen(text), opened, &s);
@@ -331,7 +355,7 @@ TEST(trainer_deterministic_and_loadable) {
         const char *s = w[(uint32_t)r1_rng_u64(&rng) % 11];
         memcpy(text + n, s, strlen(s)), n += strlen(s);
     }
-    r1_bpe_train_opts o = {300, 2, NULL};
+    r1_bpe_train_opts o = {.vocab_size = 300, .min_frequency = 2};
     char *j1, *c1, *j2, *c2;
     CHECK_OK(r1_bpe_train(text, n, &o, &j1, &c1));
     CHECK_OK(r1_bpe_train(text, n, &o, &j2, &c2));
@@ -402,6 +426,7 @@ int main(void) {
     RUN(invalid_utf8_round_trips);
     RUN(stream_holds_split_characters);
     RUN(chat_render_r1_and_v3);
+    RUN(chat_render_zero_and_style_of);
     RUN(think_answer_split);
     RUN(trainer_deterministic_and_loadable);
     RUN(malformed_tokenizer_json);

@@ -36,7 +36,8 @@ static r1_status reply(cli_session *s, history *h, const cli_common *o, int32_t 
     size_t len;
     int32_t *ids = NULL, *out = NULL;
     int64_t n = 0, n_out = 0;
-    R1_TRY(r1_chat_render(h->msg, h->n, 1, R1_CHAT_R1, &text, &len));
+    r1_chat_style style = r1_chat_style_of(r1_tok_chat_template(s->tok));
+    R1_TRY(r1_chat_render(h->msg, h->n, 1, style, &text, &len));
     r1_status st = r1_tok_encode(s->tok, text, len, 0, &ids, &n);
     free(text);
     if (st == R1_OK && n + o->max_new > s->m->cfg.max_pos)
@@ -44,7 +45,7 @@ static r1_status reply(cli_session *s, history *h, const cli_common *o, int32_t 
                      (long long)n, (long long)s->m->cfg.max_pos);
     if (st == R1_OK && !(out = malloc((size_t)(o->max_new + 1) * sizeof(int32_t)))) st = r1_fail(R1_NOMEM, "out of memory");
     cli_printer pr;
-    cli_printer_init(&pr, s->tok, stdout, true, NULL, 0);
+    cli_printer_init(&pr, s->tok, stdout, r1_chat_think_start(style), NULL, 0);
     r1_gen_params gp = {.max_new = o->max_new, .sampling = o->sampling, .stop_ids = &eos, .n_stop_ids = eos >= 0,
                         .on_token = cli_printer_on_token, .ctx = &pr};
     if (st == R1_OK) st = r1_generate(s->m, ids, n, &gp, out, &n_out, NULL);

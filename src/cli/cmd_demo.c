@@ -20,6 +20,7 @@
 #include "rl/plot.h"
 #include "rl/recipe.h"
 #include "tok/bpe_train.h"
+#include "tok/chat.h"
 
 static const char *USAGE =
     "usage: r1 demo [--out DIR] [--threads N] [--quick] [options]\n"
@@ -201,7 +202,8 @@ int cmd_demo(int argc, char **argv) {
     size_t len = 0;
     r1_tok *tok = NULL;
     s = r1_corpus_text(&ts, R1_SPLIT_TRAIN, 0, 20000, &o.mix, o.g.seed, &text, &len);
-    r1_bpe_train_opts bo = {.vocab_size = 512, .min_frequency = 2, .pattern = R1_RECIPE_PATTERN};
+    r1_bpe_train_opts bo = {.vocab_size = 512, .min_frequency = 2, .pattern = R1_RECIPE_PATTERN,
+                            .chat_template = R1_CHAT_TEMPLATE_ZERO};
     if (s == R1_OK) s = r1_bpe_train(text, len, &bo, &tj, &cj);
     free(text);
     if (s == R1_OK) s = r1_tok_load_mem(&tok, tj, strlen(tj), cj, strlen(cj));

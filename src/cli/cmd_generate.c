@@ -40,7 +40,7 @@ static r1_status prompt_ids(const cli_session *s, const cli_common *o, bool chat
     r1_chat_msg msg = {R1_ROLE_USER, o->prompt};
     char *text;
     size_t len;
-    R1_TRY(r1_chat_render(&msg, 1, 1, R1_CHAT_R1, &text, &len));
+    R1_TRY(r1_chat_render(&msg, 1, 1, r1_chat_style_of(r1_tok_chat_template(s->tok)), &text, &len));
     r1_status st = r1_tok_encode(s->tok, text, len, 0, ids, n);
     free(text);
     return st;
@@ -79,7 +79,8 @@ int cmd_generate(int argc, char **argv) {
     bool text_out = s.tok && !o.ids_text;
     cli_printer pr;
     int first = 1;
-    cli_printer_init(&pr, s.tok, stdout, chat, stops, n_stops);
+    r1_think_start think = chat && s.tok ? r1_chat_think_start(r1_chat_style_of(r1_tok_chat_template(s.tok))) : R1_THINK_NONE;
+    cli_printer_init(&pr, s.tok, stdout, think, stops, n_stops);
     r1_gen_params gp = {.max_new = o.max_new, .sampling = o.sampling, .stop_ids = &eos, .n_stop_ids = eos >= 0,
                         .on_token = text_out ? cli_printer_on_token : print_id, .ctx = text_out ? (void *)&pr : &first};
     r1_gen_stats gs;

@@ -34,7 +34,7 @@ static int write_file(const char *path, const char *text) {
 
 int cmd_tokenizer_train(int argc, char **argv) {
     const char *in = NULL, *out = NULL;
-    r1_bpe_train_opts o = {0, 2, NULL};
+    r1_bpe_train_opts o = {.min_frequency = 2};
     for (int i = 1; i < argc; i++) {
         long long v;
         if (cli_is(argv[i], "--help") || cli_is(argv[i], "-h")) {

@@ -33,13 +33,13 @@ void cli_session_close(cli_session *s) {
     *s = (cli_session){0};
 }
 
-void cli_printer_init(cli_printer *p, const r1_tok *tok, FILE *out, bool prompt_opened_think,
+void cli_printer_init(cli_printer *p, const r1_tok *tok, FILE *out, r1_think_start think,
                       const char *const *stops, int n_stops) {
     *p = (cli_printer){.tok = tok, .out = out, .tty = isatty(fileno(out))};
-    p->part = prompt_opened_think ? R1_CHAT_REASONING : R1_CHAT_ANSWER;
+    p->part = think == R1_THINK_OPENED ? R1_CHAT_REASONING : think == R1_THINK_NONE ? R1_CHAT_ANSWER : -1;
     r1_tok_stream_init(&p->ts, tok);
     r1_stopper_init(&p->stop, stops, n_stops);
-    r1_chat_stream_init(&p->split, prompt_opened_think);
+    r1_chat_stream_init(&p->split, think);
     if (p->part == R1_CHAT_REASONING && p->tty) fputs("\033[2m", out);
 }
 
@@ -63,8 +63,9 @@ static void append(cli_printer *p, const char *s, size_t n) {
 static void print_part(void *ctx, int part, const char *s, size_t n) {
     cli_printer *p = ctx;
     if (part != p->part) {
-        if (p->tty) fputs("\033[0m", p->out);
-        fputs("\n\n", p->out);
+        if (p->part == R1_CHAT_REASONING && p->tty) fputs("\033[0m", p->out);
+        if (p->part >= 0) fputs("\n\n", p->out);
+        if (part == R1_CHAT_REASONING && p->tty) fputs("\033[2m", p->out);
         p->part = part;
     }
     fwrite(s, 1, n, p->out);

@@ -224,7 +224,7 @@ r1_status r1_serve_start(r1_server **out, r1_model *m, const r1_tok *tok, const 
     s->created = (int64_t)time(NULL);
     const char *tmpl = r1_tok_chat_template(tok);
     s->c = (r1_serve_ctx){.tok = tok, .model_id = s->model_id, .max_tokens = s->o.max_tokens, .vocab = m->cfg.vocab,
-                          .style = !tmpl || strstr(tmpl, "<think>") ? R1_CHAT_R1 : R1_CHAT_V3};
+                          .style = r1_chat_style_of(tmpl)};
     int32_t eos = r1_tok_eos(tok);
     if (eos >= 0) s->c.stop_ids[s->c.n_stop_ids++] = eos;
     if (m->cfg.eos_id >= 0 && m->cfg.eos_id < m->cfg.vocab && m->cfg.eos_id != eos)

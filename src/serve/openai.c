@@ -282,7 +282,7 @@ static bool parse_messages(r1_openai_req *req, const cJSON *root, r1_chat_style 
     for (int k = 0; owned && k < n; k++) free(owned[k]);
     free(owned);
     free(cm);
-    req->think = style == R1_CHAT_R1;
+    req->think = r1_chat_think_start(style);
     return ok;
 }
 

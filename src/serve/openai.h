@@ -73,7 +73,7 @@ typedef struct {
     size_t text_len;
     int32_t *ids;
     int64_t n_ids;
-    bool think;        /* chat with an R1 generation prompt: output starts in reasoning */
+    r1_think_start think; /* chat: OPENED by an R1 generation prompt, MAYBE for ZERO, NONE otherwise */
     bool stream, include_usage;
     int64_t max_tokens; /* 0: not given */
     double temperature, top_p, min_p;

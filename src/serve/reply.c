@@ -145,7 +145,7 @@ r1_status r1_serve_reply_create(r1_serve_reply **out, r1_serve_ctx *c, r1_openai
     for (int i = 0; i < r->req.n; i++) {
         r1_tok_stream_init(&r->ch[i].ts, c->tok);
         r1_stopper_init(&r->ch[i].stop, (const char *const *)r->req.stop, r->req.n_stop);
-        r1_chat_stream_init(&r->ch[i].think, chat && r->req.think);
+        r1_chat_stream_init(&r->ch[i].think, chat ? r->req.think : R1_THINK_NONE);
     }
     r->last_write = r1_now();
     *out = r;
@@ -323,7 +323,7 @@ int r1_serve_reply_wait(r1_serve_reply *r, int fd, char **body, size_t *len) {
         r1_openai_choice cs[R1_OPENAI_MAX_N];
         for (int i = 0; i < r->req.n; i++)
             cs[i] = (r1_openai_choice){r->ch[i].reasoning, r->ch[i].content, r->ch[i].finish};
-        r1_openai_response(&b, &r->meta, cs, r->req.n, r->req.kind == R1_OPENAI_CHAT && r->req.think, r->n_prompt,
+        r1_openai_response(&b, &r->meta, cs, r->req.n, r->req.kind == R1_OPENAI_CHAT && r->req.think != R1_THINK_NONE, r->n_prompt,
                            completion_tokens(r));
     }
     if (b.oom) {

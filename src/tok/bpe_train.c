@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "tok/bpe_train.h"
+#include "tok/chat.h"
 #include "tok/tok_internal.h"
 #include "tok/utf8.h"
 
@@ -361,19 +362,6 @@ static char *mapped(const trainer *t, int32_t id) {
     return out;
 }
 
-static const char R1_TEMPLATE[] =
-    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
-    "{% set ns = namespace(system_prompt='', is_first_sp=true) %}"
-    "{%- for message in messages %}{%- if message['role'] == 'system' %}{%- if ns.is_first_sp %}"
-    "{% set ns.system_prompt = ns.system_prompt + message['content'] %}{% set ns.is_first_sp = false %}"
-    "{%- else %}{% set ns.system_prompt = ns.system_prompt + '\\n\\n' + message['content'] %}{%- endif %}"
-    "{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}"
-    "{%- for message in messages %}{%- if message['role'] == 'user' %}{{'<｜User｜>' + message['content']}}{%- endif %}"
-    "{%- if message['role'] == 'assistant' %}{% set content = message['content'] %}"
-    "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
-    "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor %}"
-    "{% if add_generation_prompt %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
-
 static r1_status write_json(const trainer *t, const r1_bpe_train_opts *o, char **tj, char **cj) {
     cJSON *root = cJSON_CreateObject(), *cfg = cJSON_CreateObject();
     cJSON_AddStringToObject(root, "version", "1.0");
@@ -445,7 +433,7 @@ static r1_status write_json(const trainer *t, const r1_bpe_train_opts *o, char *
     cJSON_AddBoolToObject(cfg, "legacy", 1);
     cJSON_AddNumberToObject(cfg, "model_max_length", 16384);
     cJSON_AddStringToObject(cfg, "tokenizer_class", "LlamaTokenizerFast");
-    cJSON_AddStringToObject(cfg, "chat_template", R1_TEMPLATE);
+    cJSON_AddStringToObject(cfg, "chat_template", o->chat_template ? o->chat_template : R1_CHAT_TEMPLATE_R1);
     *tj = cJSON_Print(root);
     *cj = cJSON_Print(cfg);
     cJSON_Delete(root);

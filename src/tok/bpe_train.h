@@ -13,6 +13,7 @@ typedef struct {
     int32_t vocab_size;    /* total ids, added tokens included (>= 256 + 6) */
     int64_t min_frequency; /* stop when the best pair occurs fewer times (default 2) */
     const char *pattern;   /* pre-tokenizer regex; NULL = R1_BPE_DEFAULT_PATTERN */
+    const char *chat_template; /* tokenizer_config.json chat_template; NULL = R1_CHAT_TEMPLATE_R1 */
 } r1_bpe_train_opts;
 
 /* GPT-style split: contractions, letter runs with one leading non-letter,

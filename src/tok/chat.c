@@ -3,6 +3,7 @@
  * responses at </think>. Plain string building: no Jinja interpreter. */
 #include "tok/chat.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,8 @@ static void put(buf *b, const char *s, size_t n) {
 
 static void puts_(buf *b, const char *s) { put(b, s, strlen(s)); }
 
+static bool is_space(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
+
 static const char *memrmem(const char *h, size_t hn, const char *nd, size_t nn) {
     if (nn > hn) return NULL;
     for (size_t i = hn - nn + 1; i-- > 0;)
@@ -38,10 +41,42 @@ static const char *memrmem(const char *h, size_t hn, const char *nd, size_t nn) 
     return NULL;
 }
 
+const char R1_CHAT_TEMPLATE_R1[] =
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
+    "{% set ns = namespace(system_prompt='', is_first_sp=true) %}"
+    "{%- for message in messages %}{%- if message['role'] == 'system' %}{%- if ns.is_first_sp %}"
+    "{% set ns.system_prompt = ns.system_prompt + message['content'] %}{% set ns.is_first_sp = false %}"
+    "{%- else %}{% set ns.system_prompt = ns.system_prompt + '\\n\\n' + message['content'] %}{%- endif %}"
+    "{%- endif %}{%- endfor %}{{ bos_token }}{{ ns.system_prompt }}"
+    "{%- for message in messages %}{%- if message['role'] == 'user' %}{{'<｜User｜>' + message['content']}}{%- endif %}"
+    "{%- if message['role'] == 'assistant' %}{% set content = message['content'] %}"
+    "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
+    "{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor %}"
+    "{% if add_generation_prompt %}{{'<｜Assistant｜><think>\\n'}}{% endif %}";
+
+const char R1_CHAT_TEMPLATE_ZERO[] =
+    "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
+    "{% set ns = namespace(system_prompt='') %}"
+    "{%- for message in messages %}{%- if message['role'] == 'system' %}"
+    "{% set ns.system_prompt = ns.system_prompt + ('\\n\\n' if ns.system_prompt else '') + message['content'] %}"
+    "{%- endif %}{%- endfor %}{{ bos_token }}{% if ns.system_prompt %}{{ ns.system_prompt + ' ' }}{% endif %}"
+    "{%- for message in messages %}{%- if message['role'] == 'user' %}{{'User: ' + message['content']}}{%- endif %}"
+    "{%- if message['role'] == 'assistant' %}{% set content = message['content'] %}"
+    "{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}"
+    "{{' Assistant:' + content + eos_token}}{%- endif %}{%- endfor %}"
+    "{% if add_generation_prompt %}{{' Assistant:'}}{% endif %}";
+
+r1_chat_style r1_chat_style_of(const char *chat_template) {
+    if (!chat_template) return R1_CHAT_R1;
+    if (strstr(chat_template, R1_CHAT_ASSISTANT)) return strstr(chat_template, "<think>") ? R1_CHAT_R1 : R1_CHAT_V3;
+    return strstr(chat_template, "Assistant:") ? R1_CHAT_ZERO : R1_CHAT_R1;
+}
+
 r1_status r1_chat_render(const r1_chat_msg *msgs, int n, int add_generation_prompt, r1_chat_style style,
                          char **out, size_t *len) {
     *out = NULL, *len = 0;
     if (n < 0 || (n > 0 && !msgs)) return r1_fail(R1_INVALID, "chat: bad message list");
+    bool zero = style == R1_CHAT_ZERO;
     buf b = {0};
     puts_(&b, R1_CHAT_BOS);
     int first_sys = 1;
@@ -52,18 +87,19 @@ r1_status r1_chat_render(const r1_chat_msg *msgs, int n, int add_generation_prom
         puts_(&b, msgs[i].content);
         first_sys = 0;
     }
+    if (zero && !first_sys) puts_(&b, " ");
     for (int i = 0; i < n; i++) {
         const char *c = msgs[i].content;
         if (msgs[i].role == R1_ROLE_USER) {
-            puts_(&b, R1_CHAT_USER);
+            puts_(&b, zero ? "User: " : R1_CHAT_USER);
             puts_(&b, c);
         } else if (msgs[i].role == R1_ROLE_ASSISTANT) {
             size_t cl = strlen(c);
-            if (style == R1_CHAT_R1) {
+            if (style != R1_CHAT_V3) {
                 const char *end = memrmem(c, cl, "</think>", 8);
                 if (end) cl -= (size_t)(end + 8 - c), c = end + 8;
             }
-            puts_(&b, R1_CHAT_ASSISTANT);
+            puts_(&b, zero ? " Assistant:" : R1_CHAT_ASSISTANT);
             put(&b, c, cl);
             puts_(&b, R1_CHAT_EOS);
         } else if (msgs[i].role != R1_ROLE_SYSTEM) {
@@ -71,7 +107,8 @@ r1_status r1_chat_render(const r1_chat_msg *msgs, int n, int add_generation_prom
             return r1_fail(R1_INVALID, "chat: message %d has an unknown role %d", i, (int)msgs[i].role);
         }
     }
-    if (add_generation_prompt) puts_(&b, style == R1_CHAT_R1 ? R1_CHAT_ASSISTANT "<think>\n" : R1_CHAT_ASSISTANT);
+    if (add_generation_prompt)
+        puts_(&b, zero ? " Assistant:" : style == R1_CHAT_R1 ? R1_CHAT_ASSISTANT "<think>\n" : R1_CHAT_ASSISTANT);
     if (b.oom) return free(b.p), r1_fail(R1_NOMEM, "chat: out of memory");
     *out = b.p, *len = b.n;
     return R1_OK;
@@ -79,7 +116,7 @@ r1_status r1_chat_render(const r1_chat_msg *msgs, int n, int add_generation_prom
 
 void r1_chat_split(const char *text, size_t len, int prompt_opened_think, r1_chat_split_t *out) {
     size_t i = 0;
-    while (i < len && (text[i] == ' ' || text[i] == '\n' || text[i] == '\r' || text[i] == '\t')) i++;
+    while (i < len && is_space(text[i])) i++;
     int opened = len - i >= 7 && !memcmp(text + i, "<think>", 7);
     size_t start = opened ? i + 7 : 0;
     const char *close = NULL;
@@ -101,11 +138,15 @@ void r1_chat_split(const char *text, size_t len, int prompt_opened_think, r1_cha
     }
 }
 
-static const char THINK_END[] = "</think>";
-enum { THINK_END_LEN = sizeof THINK_END - 1 };
+static const char THINK_END[] = "</think>", THINK_OPEN[] = "<think>";
+enum { THINK_END_LEN = sizeof THINK_END - 1, THINK_OPEN_LEN = sizeof THINK_OPEN - 1 };
 
-void r1_chat_stream_init(r1_chat_stream *t, int prompt_opened_think) {
-    *t = (r1_chat_stream){.state = prompt_opened_think ? 0 : 2};
+r1_think_start r1_chat_think_start(r1_chat_style style) {
+    return style == R1_CHAT_R1 ? R1_THINK_OPENED : style == R1_CHAT_ZERO ? R1_THINK_MAYBE : R1_THINK_NONE;
+}
+
+void r1_chat_stream_init(r1_chat_stream *t, r1_think_start start) {
+    *t = (r1_chat_stream){.state = start == R1_THINK_OPENED ? 0 : start == R1_THINK_MAYBE ? 3 : 2};
 }
 
 /* Routes s[0..n) and returns how many trailing bytes to hold back. */
@@ -125,8 +166,19 @@ static size_t route(r1_chat_stream *t, const char *s, size_t n, r1_chat_sink sin
             i = (size_t)(at - s) + THINK_END_LEN;
             t->state = 1;
         } else if (t->state == 1) {
-            while (i < n && (s[i] == ' ' || s[i] == '\n' || s[i] == '\r' || s[i] == '\t')) i++;
+            while (i < n && is_space(s[i])) i++;
             if (i < n) t->state = 2;
+        } else if (t->state == 3) {
+            while (i < n && is_space(s[i])) i++;
+            size_t k = n - i < THINK_OPEN_LEN ? n - i : THINK_OPEN_LEN;
+            if (k == 0) return 0;
+            if (memcmp(s + i, THINK_OPEN, k)) {
+                t->state = 2;
+            } else {
+                if (k < THINK_OPEN_LEN) return k; /* could still become <think> */
+                i += THINK_OPEN_LEN;
+                t->state = 0;
+            }
         } else {
             sink(ctx, R1_CHAT_ANSWER, s + i, n - i);
             i = n;
@@ -157,6 +209,7 @@ r1_status r1_chat_stream_feed(r1_chat_stream *t, const char *text, size_t len, r
 }
 
 void r1_chat_stream_flush(r1_chat_stream *t, r1_chat_sink sink, void *ctx) {
-    if (t->state == 0 && t->n_held) sink(ctx, R1_CHAT_REASONING, t->held, t->n_held);
+    if (t->n_held && (t->state == 0 || t->state == 3))
+        sink(ctx, t->state == 0 ? R1_CHAT_REASONING : R1_CHAT_ANSWER, t->held, t->n_held);
     t->n_held = 0;
 }

@@ -20,7 +20,7 @@ static void setup(void) {
     char big[sizeof text * 40];
     size_t n = 0;
     for (int i = 0; i < 40; i++) memcpy(big + n, text, sizeof text - 1), n += sizeof text - 1;
-    r1_bpe_train_opts o = {400, 2, NULL};
+    r1_bpe_train_opts o = {.vocab_size = 400, .min_frequency = 2};
     char *j, *c;
     if (r1_bpe_train(big, n, &o, &j, &c) || r1_tok_load_mem(&g_tok, j, strlen(j), c, strlen(c))) abort();
     free(j), free(c);
