@@ -1,7 +1,8 @@
-/* r1 chat: an interactive conversation in the R1 chat format. Each turn
- * renders the whole conversation (past answers without their reasoning, as
- * the R1 template does) and generates inside the opened <think>; the
- * reasoning is shown dimmed on a terminal, the answer plain. Commands:
+/* r1 chat: an interactive conversation in the model's chat format (R1, V3 or
+ * the R1-Zero plain form, as its chat_template says; see tok/chat.h). Each
+ * turn renders the whole conversation (past answers without their reasoning,
+ * as the R1 template does) and generates; the reasoning is shown dimmed on a
+ * terminal, the answer plain. Commands:
  * /reset clears the history, /quit (or end of input) leaves. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -12,8 +12,8 @@ static const char *USAGE =
     "                   [--temp T] [--top-p P] [--top-k K] [--min-p P] [--seed S] [--threads N]\n"
     "  Generates up to N tokens (default 128) after the prompt and prints the text\n"
     "  (or the ids, for --ids or a model without tokenizer.json).\n"
-    "  --chat      wrap TEXT as one user turn of the R1 chat format; the reply starts\n"
-    "              inside <think>, shown dimmed on a terminal until </think>\n"
+    "  --chat      wrap TEXT as one user turn of the model's chat format (R1, V3 or\n"
+    "              R1-Zero, from its chat_template); reasoning shown dimmed on a terminal\n"
     "  --stop STR  end when STR appears (repeatable); the model's EOS always ends\n"
     "  Sampling defaults to the R1 recommendation (temperature 0.6, top-p 0.95);\n"
     "  --temp 0 is greedy. Timing goes to stderr.\n";
@@ -29,7 +29,7 @@ static bool print_id(void *ctx, int32_t tok) {
 }
 
 /* The prompt as ids: --ids as given; text encoded plainly (with BOS as the
- * tokenizer config says) or rendered as an R1 chat turn. */
+ * tokenizer config says) or rendered as a chat turn in the model's format. */
 static r1_status prompt_ids(const cli_session *s, const cli_common *o, bool chat, int32_t **ids, int64_t *n) {
     if (o->ids_text) {
         if (cli_parse_ids(o->ids_text, ids, n) || *n == 0) return r1_fail(R1_INVALID, "bad --ids '%s'", o->ids_text);

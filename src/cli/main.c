@@ -20,7 +20,7 @@ static const command COMMANDS[] = {
     {"plot", cmd_plot, "metrics.jsonl -> SVG line plots"},
     {"init", cmd_init, "a randomly initialised model as an HF folder"},
     {"generate", cmd_generate, "generate a continuation of a prompt"},
-    {"chat", cmd_chat, "interactive R1 chat; reasoning shown dimmed"},
+    {"chat", cmd_chat, "interactive chat in the model's format; reasoning shown dimmed"},
     {"convert", cmd_convert, "HF folder <-> GGUF (llama.cpp), quantizing on the way"},
     {"logits", cmd_logits, "raw f32 logits of every prompt position (reference checks)"},
     {"serve", cmd_serve, "OpenAI-compatible HTTP server (chat, completions, streaming)"},
