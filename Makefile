@@ -58,8 +58,9 @@ $(BUILD)/r1: $(CLI_OBJ) $(BUILD)/libr1.a
 ifeq ($(SAN),1)
 r1: $(BUILD)/r1
 else
+# copy + rename: a running ./r1 keeps its old file (no "text file busy")
 r1: $(BUILD)/r1
-	@cmp -s $(BUILD)/r1 r1 || cp $(BUILD)/r1 r1
+	@cmp -s $(BUILD)/r1 r1 || { cp $(BUILD)/r1 r1.tmp && mv -f r1.tmp r1; }
 endif
 
 $(BUILD)/libr1.a: $(LIB_OBJ)
