@@ -83,7 +83,7 @@ int main(int argc, char **argv) {
     r1_rng_seed(&rng, 1);
     for (int64_t i = 0; i < N; i++) tok[i] = (int32_t)r1_rng_below(&rng, (uint64_t)c.vocab);
     for (int64_t i = 0; i < N; i++) tgt[i] = (i + 1) % o.T ? tok[i + 1] : (int32_t)r1_rng_below(&rng, (uint64_t)c.vocab);
-    r1_train_batch b = {tok, tgt, NULL};
+    r1_train_batch b = {.tokens = tok, .targets = tgt, .weight = NULL};
     double *dt = malloc((size_t)(steps + 1) * sizeof *dt), *ct = malloc((size_t)(steps + 1) * sizeof *ct), fwd_s = 0;
     r1_train_loss L = {0};
     for (int s = 0; s <= steps; s++) {

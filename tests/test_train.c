@@ -109,7 +109,7 @@ TEST(golden_gradients) {
                 r1_model_destroy(m);
                 continue;
             }
-            r1_train_batch b = {g.tok, g.tgt, g.w};
+            r1_train_batch b = {.tokens = g.tok, .targets = g.tgt, .weight = g.w};
             r1_train_loss L;
             CHECK_OK(r1_train_forward(t, &b, NULL, &L));
             r1_train_backward(t, NULL);
@@ -174,7 +174,7 @@ TEST(bf16_gradients_near_f32) {
         for (int r = 0; r < 3; r++) { /* f32 1 thread, bf16 1 thread, bf16 2 threads */
             CHECK_OK(case_trainer_p(&g, r == 2 ? 2 : 1, r > 0, &m[r], &t[r]));
             if (!t[r]) break;
-            r1_train_batch b = {g.tok, g.tgt, g.w};
+            r1_train_batch b = {.tokens = g.tok, .targets = g.tgt, .weight = g.w};
             CHECK_OK(r1_train_forward(t[r], &b, NULL, &L[r]));
             r1_train_backward(t[r], NULL);
             r1_train_slabs s = r1_train_get_slabs(t[r]);
@@ -222,7 +222,7 @@ TEST(finite_differences) {
         r1_train *t = NULL;
         CHECK_OK(case_trainer(&g, 1, &m, &t));
         if (!t) continue;
-        r1_train_batch b = {g.tok, g.tgt, g.w};
+        r1_train_batch b = {.tokens = g.tok, .targets = g.tgt, .weight = g.w};
         r1_train_loss L;
         CHECK_OK(r1_train_forward(t, &b, NULL, &L));
         r1_train_backward(t, NULL);
@@ -296,7 +296,7 @@ TEST(overfit_one_batch) {
         for (int i = 0; i < 17; i++) seq[i] = (int32_t)r1_rng_below(&rng, (uint64_t)c.vocab);
         for (int i = 0; i < 16; i++) tok[b * 16 + i] = seq[i], tgt[b * 16 + i] = seq[i + 1];
     }
-    r1_train_batch batch = {tok, tgt, NULL};
+    r1_train_batch batch = {.tokens = tok, .targets = tgt, .weight = NULL};
     r1_train_loss L = {0}, first = {0};
     int step;
     for (step = 0; step < 300; step++) {
@@ -310,6 +310,49 @@ TEST(overfit_one_batch) {
     CHECK(L.loss < 0.05);
     r1_train_destroy(t);
     r1_model_destroy(m);
+}
+
+/* A batch of short rows (T = 9) through a trainer planned for T = 16 must give
+ * exactly what a trainer planned for T = 9 gives: logp, losses, gradients. */
+static void short_rows_case(const char *config_path) {
+    r1_config c;
+    char *json = NULL;
+    size_t len;
+    R1_ASSERT(r1_file_read_all(config_path, &json, &len, 1 << 16) == R1_OK);
+    R1_ASSERT(r1_config_parse(&c, json, len, config_path) == R1_OK);
+    free(json);
+    r1_model *m[2] = {NULL, NULL};
+    r1_train *t[2] = {NULL, NULL};
+    int64_t planned[2] = {16, 9};
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(r1_model_create_random(&m[k], &c, R1_DT_F32, 7, 2));
+        r1_train_opts o;
+        r1_train_opts_default(&o);
+        o.B = 2, o.T = planned[k], o.mtp_lambda = c.n_mtp > 0 ? 0.3f : 0.0f, o.aux_alpha = 0.01f;
+        if (m[k]) CHECK_OK(r1_train_create(&t[k], m[k], &o));
+    }
+    if (!t[0] || !t[1]) return;
+    int32_t tok[18], tgt[18];
+    for (int i = 0; i < 18; i++) tok[i] = (int32_t)((i * 7 + 3) % c.vocab), tgt[i] = i % 9 == 8 ? -1 : (int32_t)((i * 5 + 1) % c.vocab);
+    float logp[2][18];
+    r1_train_loss L[2];
+    for (int k = 0; k < 2; k++) {
+        r1_train_batch b = {.tokens = tok, .targets = tgt, .weight = NULL, .T = 9};
+        CHECK_OK(r1_train_forward(t[k], &b, logp[k], &L[k]));
+        r1_train_backward(t[k], NULL);
+    }
+    CHECK(!memcmp(logp[0], logp[1], sizeof logp[0]));
+    CHECK(L[0].loss == L[1].loss && L[0].mtp == L[1].mtp && L[0].aux == L[1].aux);
+    r1_train_slabs s0 = r1_train_get_slabs(t[0]), s1 = r1_train_get_slabs(t[1]);
+    CHECK(s0.n_floats == s1.n_floats && !memcmp(s0.grad, s1.grad, (size_t)s0.n_floats * sizeof(float)));
+    r1_train_batch too_long = {.tokens = tok, .targets = tgt, .weight = NULL, .T = 17};
+    CHECK_EQ_INT(r1_train_forward(t[0], &too_long, NULL, NULL), R1_INVALID);
+    for (int k = 0; k < 2; k++) r1_train_destroy(t[k]), r1_model_destroy(m[k]);
+}
+
+TEST(short_rows_match_a_trainer_planned_for_them) {
+    short_rows_case("tests/golden/grad_mtp/config.json");  /* MLA + MoE + MTP */
+    short_rows_case("tests/golden/qwen2/config.json");     /* GQA with biases */
 }
 
 /* ---- resume ---- */
@@ -439,6 +482,7 @@ int main(void) {
     RUN(bf16_gradients_near_f32);
     RUN(finite_differences);
     RUN(overfit_one_batch);
+    RUN(short_rows_match_a_trainer_planned_for_them);
     RUN(resume_is_bit_identical);
     RUN(kill_and_resume);
     TEST_MAIN_END();

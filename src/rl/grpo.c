@@ -1,6 +1,9 @@
 /* grpo: the rollout -> reward -> advantage -> mu updates loop (see grpo.h).
  * Buffers are sized once for P*G sequences of T = max_prompt + max_new
- * positions; a step allocates only the rollout texts. */
+ * positions; a step allocates only the rollout texts. Training rows are
+ * sorted by length and each micro-batch is only as long as its longest row:
+ * completions are usually far shorter than max_new, and padding would cost
+ * as much as tokens (quadratically in attention). */
 #include "rl/grpo.h"
 
 #include <cjson/cJSON.h>
@@ -34,7 +37,7 @@ typedef struct {
     r1_rollout_job *jobs;
     r1_reward *rew;
     float *rt, *adv, *wseq, *ref_w, *tmp_w;
-    int64_t *keep, *lens;
+    int64_t *keep, *lens, *mb_T;
     int32_t *seqbuf;
     r1_seqview *views;
     /* per position, all micro-batches: [nmb_max * B * T] */
@@ -104,7 +107,7 @@ static r1_status setup(grpo *g) {
               ALLOC(g->adv, g->S) && ALLOC(g->wseq, g->S) && ALLOC(g->keep, g->S) && ALLOC(g->lens, g->S) &&
               ALLOC(g->seqbuf, g->S * g->T) && ALLOC(g->views, g->S) && ALLOC(g->tok_r, R) && ALLOC(g->tgt_r, R) &&
               ALLOC(g->w_r, R) && ALLOC(g->adv_r, R) && ALLOC(g->old_r, R) && ALLOC(g->ref_r, R) &&
-              ALLOC(g->mask_r, R) && ALLOC(g->logp, g->B * g->T) && ALLOC(g->g, g->B * g->T);
+              ALLOC(g->mask_r, R) && ALLOC(g->logp, g->B * g->T) && ALLOC(g->g, g->B * g->T) && ALLOC(g->mb_T, nmb);
     if (ok && c->beta > 0.0f) {
         ok = ALLOC(g->ref_w, g->nf) && ALLOC(g->tmp_w, g->nf);
         if (ok) memcpy(g->ref_w, r1_train_get_slabs(g->p->t).param, (size_t)g->nf * sizeof(float));
@@ -121,14 +124,15 @@ static void teardown(grpo *g) {
     if (g->jobs) r1_rollout_jobs_free(g->jobs, g->S);
     void *bufs[] = {g->items, g->jobs, g->rew, g->rt, g->adv, g->wseq, g->keep, g->lens, g->seqbuf, g->views,
                     g->tok_r, g->tgt_r, g->w_r, g->adv_r, g->old_r, g->ref_r, g->mask_r, g->logp, g->g,
-                    g->ref_w, g->tmp_w};
+                    g->ref_w, g->tmp_w, g->mb_T};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++) free(bufs[i]);
 }
 
-/* Forward of micro-batch mb; logp of every position into out. */
+/* Forward of micro-batch mb (rows of mb_T[mb] positions at offset mb*B*T);
+ * logp of every position into out. */
 static r1_status forward_mb(grpo *g, int64_t mb, float *out, double *loss) {
     int64_t off = mb * g->B * g->T;
-    r1_train_batch b = {g->tok_r + off, g->tgt_r + off, g->w_r + off};
+    r1_train_batch b = {.tokens = g->tok_r + off, .targets = g->tgt_r + off, .weight = g->w_r + off, .T = g->mb_T[mb]};
     r1_train_loss L;
     R1_TRY(r1_train_forward(g->p->t, &b, out, &L));
     if (loss) *loss += L.loss;
@@ -225,7 +229,20 @@ static r1_status rollouts(grpo *g, int64_t step, r1_grpo_report *r) {
     return R1_OK;
 }
 
-/* Packs the kept sequences into micro-batch rows; returns the micro-batch count. */
+static int64_t seq_len(const grpo *g, int64_t j) { return g->jobs[j].n_prompt + g->jobs[j].n_out; }
+
+/* Longest first (insertion sort: a step keeps at most a few hundred), ties by
+ * index, so packing is deterministic. */
+static void sort_by_length(grpo *g, int64_t n_keep) {
+    for (int64_t i = 1; i < n_keep; i++) {
+        int64_t j = g->keep[i], k = i;
+        for (; k > 0 && seq_len(g, g->keep[k - 1]) < seq_len(g, j); k--) g->keep[k] = g->keep[k - 1];
+        g->keep[k] = j;
+    }
+}
+
+/* Packs the kept sequences (sorted by length) into micro-batch rows of
+ * mb_T[mb] positions each; returns the micro-batch count. */
 static int64_t pack(grpo *g, int64_t n_keep) {
     for (int64_t k = 0; k < n_keep; k++) {
         const r1_rollout_job *j = &g->jobs[g->keep[k]];
@@ -238,11 +255,13 @@ static int64_t pack(grpo *g, int64_t n_keep) {
     }
     int64_t nmb = (n_keep + g->B - 1) / g->B, BT = g->B * g->T;
     for (int64_t mb = 0; mb < nmb; mb++) {
-        int64_t base = mb * g->B, cnt = n_keep - base < g->B ? n_keep - base : g->B, off = mb * BT;
-        r1_rows_fill(g->B, g->T, g->views + base, cnt, g->tok_r + off, g->tgt_r + off, g->w_r + off, g->mask_r + off);
+        int64_t base = mb * g->B, cnt = n_keep - base < g->B ? n_keep - base : g->B, off = mb * BT, T = 1;
+        for (int64_t b = 0; b < cnt; b++) T = g->views[base + b].n > T ? g->views[base + b].n : T;
+        g->mb_T[mb] = T;
+        r1_rows_fill(g->B, T, g->views + base, cnt, g->tok_r + off, g->tgt_r + off, g->w_r + off, g->mask_r + off);
         for (int64_t b = 0; b < g->B; b++) {
             float a = b < cnt ? g->adv[g->keep[base + b]] : 0.0f;
-            for (int64_t t = 0; t < g->T; t++) g->adv_r[off + b * g->T + t] = a;
+            for (int64_t t = 0; t < T; t++) g->adv_r[off + b * T + t] = a;
         }
     }
     return nmb;
@@ -262,13 +281,13 @@ static r1_status update(grpo *g, int64_t nmb, r1_grpo_report *r) {
     r1_train_stats ts = {0};
     for (int64_t it = 0; it < c->mu; it++) {
         for (int64_t mb = 0; mb < nmb; mb++) {
-            int64_t off = mb * BT;
+            int64_t off = mb * BT, n = g->B * g->mb_T[mb];
             R1_TRY(forward_mb(g, mb, g->logp, NULL));
-            if (c->mu == 1) memcpy(g->old_r + off, g->logp, (size_t)BT * sizeof(float));
+            if (c->mu == 1) memcpy(g->old_r + off, g->logp, (size_t)n * sizeof(float));
             if (it == 0)
-                for (int64_t t = 0; t < BT; t++)
+                for (int64_t t = 0; t < n; t++)
                     if (g->mask_r[off + t]) ent -= g->old_r[off + t], ent_n++;
-            r1_grpo_token_grad(&cl, BT, g->mask_r + off, g->logp, g->old_r + off, use_ref ? g->ref_r + off : NULL,
+            r1_grpo_token_grad(&cl, n, g->mask_r + off, g->logp, g->old_r + off, use_ref ? g->ref_r + off : NULL,
                                g->adv_r + off, g->w_r + off, g->g, &st);
             r1_train_backward(g->p->t, g->g);
         }
@@ -316,6 +335,7 @@ r1_status r1_grpo_run(r1_policy *p, const r1_tok *tok, const r1_grpo_cfg *c) {
             if (c->drop_flat && is_flat) continue;
             for (int64_t k = 0; k < g.G; k++) g.keep[n_keep++] = i * g.G + k;
         }
+        sort_by_length(&g, n_keep);
         for (int64_t k = 0; k < n_keep; k++) g.lens[k] = g.jobs[g.keep[k]].n_out;
         r1_grpo_weights(c->agg, g.lens, n_keep, c->max_new, g.wseq);
         r.n_seq = n_keep;

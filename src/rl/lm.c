@@ -28,7 +28,7 @@ static r1_status heldout_loss(r1_train *t, const int32_t *h, int64_t n, int64_t 
     int64_t batches = 0;
     for (int64_t w0 = 0; w0 + B <= nw; w0 += B, batches++) {
         for (int64_t b = 0; b < B; b++) window(h, (w0 + b) * T, T, tok + b * T, tgt + b * T);
-        r1_train_batch bt = {tok, tgt, NULL};
+        r1_train_batch bt = {.tokens = tok, .targets = tgt, .weight = NULL};
         r1_train_loss L;
         R1_TRY(r1_train_forward(t, &bt, NULL, &L));
         sum += L.loss;
@@ -63,7 +63,7 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
             if (k == 1) t0 = r1_now();
             for (int64_t b = 0; b < B; b++)
                 window(train, (int64_t)r1_rng_below(&rng, (uint64_t)(n_train - T - 1)), T, tok + b * T, tgt + b * T);
-            r1_train_batch bt = {tok, tgt, NULL};
+            r1_train_batch bt = {.tokens = tok, .targets = tgt, .weight = NULL};
             r1_train_loss L;
             s = r1_train_forward(p->t, &bt, NULL, &L);
             if (s == R1_OK) r1_train_backward(p->t, NULL), r1_train_step(p->t, NULL);
@@ -92,7 +92,7 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
         }
         for (int64_t b = 0; b < B; b++)
             window(train, (int64_t)r1_rng_below(&rng, (uint64_t)(n_train - T - 1)), T, tok + b * T, tgt + b * T);
-        r1_train_batch bt = {tok, tgt, NULL};
+        r1_train_batch bt = {.tokens = tok, .targets = tgt, .weight = NULL};
         r1_train_loss L;
         s = r1_train_forward(p->t, &bt, NULL, &L);
         if (s != R1_OK) break;

@@ -128,7 +128,7 @@ r1_status r1_sft_run(r1_policy *p, const r1_sft_example *ex, int64_t n, const r1
         }
         for (int64_t i = 0; i < cnt; i++) v[i].w = 1.0f / (float)(targets > 0 ? targets : 1);
         r1_rows_fill(B, T, v, cnt, tok, tgt, w, NULL);
-        r1_train_batch b = {tok, tgt, w};
+        r1_train_batch b = {.tokens = tok, .targets = tgt, .weight = w};
         r1_train_loss L;
         s = r1_train_forward(p->t, &b, NULL, &L);
         if (s != R1_OK) break;

@@ -130,7 +130,7 @@ r1_status r1_pretrain_run(const r1_pretrain_cfg *pc) {
             int64_t count = 0;
             for (int64_t i = 0; i < N; i++) count += tgt[i] >= 0;
             for (int64_t i = 0; i < N; i++) wv[i] = tgt[i] >= 0 ? 1.0f / (float)(count * o.accum) : 0.0f;
-            r1_train_batch b = {tok, tgt, wv};
+            r1_train_batch b = {.tokens = tok, .targets = tgt, .weight = wv};
             r1_train_loss L;
             s = r1_train_forward(t, &b, NULL, &L);
             if (s != R1_OK) break;

@@ -48,6 +48,8 @@ typedef struct {
     const int32_t *tokens;  /* [B*T] input ids, row b*T + t */
     const int32_t *targets; /* [B*T] id to predict at each position; < 0: none */
     const float *weight;    /* [B*T] loss weight of each position; NULL: 1/(count of targets) */
+    int64_t T;              /* positions per row of this batch, 1..opts.T (0: opts.T): short rows
+                               cost only their length (GRPO packs each micro-batch to its longest row) */
 } r1_train_batch;
 
 typedef struct {

@@ -380,6 +380,13 @@ static double mtp_forward(r1_train *t) {
 
 r1_status r1_train_forward(r1_train *t, const r1_train_batch *b, float *logp, r1_train_loss *loss) {
     const r1_config *c = &t->c;
+    int64_t T = b->T ? b->T : t->o.T;
+    if (T < 1 || T > t->o.T)
+        return r1_fail(R1_INVALID, "train: batch rows of %lld positions, the trainer was planned for 1..%lld", (long long)T,
+                       (long long)t->o.T);
+    /* activations, the rope table and the workspace were planned for opts.T; a
+     * shorter batch uses their first B*T rows (everything indexes by tc.T/tc.N) */
+    t->tc.T = T, t->tc.N = t->o.B * T;
     int64_t N = t->tc.N, D = c->D, V = c->vocab;
     int64_t count = 0;
     for (int64_t i = 0; i < N; i++) {
