@@ -278,9 +278,9 @@ int cmd_demo(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/model", o.out);
     if (s == R1_OK) s = save_model(pol.m, path, tj, cj);
     if (s == R1_OK)
-        printf("\nmodel: %s (try: ./r1 generate -m %s -p \"User: %s Assistant:\" --temp 0)\nplot: %s/grpo/plot.svg\n"
+        printf("\nmodel: %s (try: echo \"Compute 4+7-2+5+3.\" | ./r1 chat -m %s --temp 0)\nplot: %s/grpo/plot.svg\n"
                "total time %.0f s\n",
-               path, path, "Compute 4+7-2+5.", o.out, r1_now() - t_start);
+               path, path, o.out, r1_now() - t_start);
     r1_policy_free(&pol);
     r1_tok_free(tok);
     free(tj);
