@@ -51,7 +51,8 @@ typedef struct {
     int64_t step;
     r1_train_loss loss; /* mean over the step's micro-batches */
     r1_train_stats st;
-    double tokens_per_s;
+    double tokens_per_s;  /* global: all ranks' tokens */
+    double allreduce_s;   /* time in the gradient allreduce (0 on one rank) */
 } r1_step_report;
 
 typedef struct {
@@ -66,7 +67,7 @@ typedef struct {
     bool resume;          /* continue from OUT/checkpoint if present */
     bool quiet;           /* no progress output */
     int64_t stop_at;      /* > 0: stop (after checkpointing) once this step is done (tests) */
-    r1_train_opts opts;   /* B, T, lr, ... (total_steps is set to steps) */
+    r1_train_opts opts;   /* B (the global batch: split over the ranks), T, lr, ... (total_steps is set to steps) */
     void (*on_step)(void *ctx, const r1_step_report *r); /* optional (tests) */
     void *ctx;
 } r1_pretrain_cfg;

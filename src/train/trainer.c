@@ -14,7 +14,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "dist/dist.h"
 #include "io/safetensors.h"
 #include "kernels/matmul.h"
 #include "model/layers.h"
@@ -570,6 +572,31 @@ void r1_train_step(r1_train *t, r1_train_stats *st) {
     t->step++;
     st->step = t->step;
     R1_ASSERT(r1_model_weights_changed(t->m) == R1_OK);
+}
+
+/* ---- data parallel ---- */
+
+r1_status r1_train_allreduce(r1_train *t, double *seconds) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    /* One collective over the whole slab: the alignment padding between
+     * tensors is zero on every rank, and the untrained expert biases have no
+     * gradient, so summing them changes nothing. */
+    r1_status s = r1_dist_allreduce_f32(t->grad, t->nf, R1_DIST_SUM);
+    if (s == R1_OK) s = r1_dist_allreduce_i64(t->load, t->n_moe * t->c.E, R1_DIST_SUM);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (seconds) *seconds = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+    return s == R1_OK ? R1_OK : r1_err_wrap(s, "train: gradients of step %lld", (long long)t->step + 1);
+}
+
+r1_status r1_train_bcast(r1_train *t, int root) {
+    size_t bytes = (size_t)t->nf * sizeof(float);
+    R1_TRY(r1_dist_bcast(t->param, bytes, root));
+    R1_TRY(r1_dist_bcast(t->m1, bytes, root));
+    R1_TRY(r1_dist_bcast(t->v1, bytes, root));
+    R1_TRY(r1_dist_bcast(&t->step, sizeof t->step, root));
+    t->pbf16_stale = true;
+    return r1_model_weights_changed(t->m);
 }
 
 r1_train_slabs r1_train_get_slabs(r1_train *t) {
