@@ -8,7 +8,7 @@
 /* Launchers export their world size; a value > 1 means mpirun -np N started
  * this binary, which cannot talk to its peers. */
 static long launcher_size(void) {
-    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE", "SLURM_NTASKS"};
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE"}; /* Open MPI; MPICH and srun */
     for (size_t i = 0; i < sizeof vars / sizeof *vars; i++) {
         const char *v = getenv(vars[i]);
         if (v && *v) return strtol(v, NULL, 10);

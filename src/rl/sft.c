@@ -155,7 +155,7 @@ r1_status r1_sft_run(r1_policy *p, const r1_sft_example *ex, int64_t n, const r1
         res->steps = step;
         res->tokens += targets;
         if (mf) {
-            fprintf(mf, "{\"step\": %lld, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.4f}\n", (long long)step, L.loss,
+            fprintf(mf, "{\"step\": %lld, \"loss\": %.6f, \"lr\": %.6g, \"grad_norm\": %.6g}\n", (long long)step, L.loss,
                     st.lr, st.grad_norm);
             fflush(mf);
         }
