@@ -36,7 +36,7 @@ typedef struct {
     const r1_tok *tok;
     int32_t eos;
     int64_t P, G, T, B, max_prompt, nf;
-    int64_t Pl, S, first; /* this rank: groups, sequences (Pl*G), index of its first group */
+    int64_t Pl, S, grp0; /* this rank: groups, sequences (Pl*G), index of its first group */
     uint64_t cursor;
     r1_engine *e;
     r1_item *items;
@@ -96,7 +96,7 @@ static r1_status setup(grpo *g) {
         return r1_fail(R1_INVALID, "grpo: %lld prompts per step do not split into whole groups over %d ranks "
                                    "(give --prompts a multiple of the rank count)", (long long)c->prompts, size);
     g->P = c->prompts, g->G = c->G, g->Pl = c->prompts / size, g->S = g->Pl * c->G;
-    g->first = r1_dist_rank() * g->Pl;
+    g->grp0 = r1_dist_rank() * g->Pl;
     g->eos = r1_tok_eos(g->tok) >= 0 ? r1_tok_eos(g->tok) : (int32_t)m->cfg.eos_id;
     R1_TRY(measure_prompts(g));
     g->T = g->max_prompt + c->max_new;
@@ -204,8 +204,8 @@ static void write_metrics(FILE *f, const r1_grpo_report *r) {
 static r1_status next_items(grpo *g, int64_t step) {
     const r1_grpo_cfg *c = g->c;
     for (int64_t i = 0; i < g->P; i++) {
-        bool mine = i >= g->first && i < g->first + g->Pl;
-        r1_item other = {0}, *it = mine ? &g->items[i - g->first] : &other;
+        bool mine = i >= g->grp0 && i < g->grp0 + g->Pl;
+        r1_item other = {0}, *it = mine ? &g->items[i - g->grp0] : &other;
         do {
             r1_item_free(it);
             r1_taskset_item(&c->ts, R1_SPLIT_TRAIN, c->first + g->cursor++, it);
@@ -213,7 +213,7 @@ static r1_status next_items(grpo *g, int64_t step) {
         } while (it->n_ids > g->max_prompt);
         if (!mine) r1_item_free(it);
         for (int64_t k = 0; mine && k < g->G; k++) {
-            r1_rollout_job *j = &g->jobs[(i - g->first) * g->G + k];
+            r1_rollout_job *j = &g->jobs[(i - g->grp0) * g->G + k];
             j->prompt = it->ids;
             j->n_prompt = it->n_ids;
             j->seed = mix3(c->seed, (uint64_t)step, (uint64_t)(i * g->G + k));
