@@ -29,10 +29,14 @@ static const char *mpi_bin(void) {
     return b && *b ? b : "build-mpi/r1";
 }
 
-/* Runs "mpirun -np n build-mpi/r1 ARGS" (as root too: CI runs as root). */
+/* The launcher: as root too (CI runs as root), more ranks than cores, and no
+ * cross-memory-attach copies (containers forbid the ptrace they need). */
+#define MPIRUN "mpirun --allow-run-as-root --oversubscribe --mca btl_vader_single_copy_mechanism none"
+
+/* Runs "mpirun -np n build-mpi/r1 ARGS". */
 static int mpi(int n, const char *args) {
     char cmd[8192];
-    snprintf(cmd, sizeof cmd, "mpirun --allow-run-as-root --oversubscribe -np %d %s %s", n, mpi_bin(), args);
+    snprintf(cmd, sizeof cmd, MPIRUN " -np %d %s %s", n, mpi_bin(), args);
     return sh_cmd(OUT, sizeof OUT, cmd);
 }
 
@@ -137,8 +141,7 @@ TEST(bad_rank_counts_fail_clearly) {
     CHECK(strstr(OUT, "does not split over 2 ranks") != NULL);
     /* the plain build under mpirun would train two unrelated replicas */
     char cmd[2048];
-    snprintf(cmd, sizeof cmd, "mpirun --allow-run-as-root --oversubscribe -np 2 %s %s --steps 2 --out %s/bad2", bin(), PRE,
-             DIR_);
+    snprintf(cmd, sizeof cmd, MPIRUN " -np 2 %s %s --steps 2 --out %s/bad2", bin(), PRE, DIR_);
     CHECK(sh_cmd(OUT, sizeof OUT, cmd) != 0);
     CHECK(strstr(OUT, "built without MPI") != NULL);
 }

@@ -375,6 +375,7 @@ r1_status r1_grpo_run(r1_policy *p, const r1_tok *tok, const r1_grpo_cfg *c) {
         if ((s = r1_dist_bcast(&out_of_time, sizeof out_of_time, 0)) != R1_OK) break; /* rank 0's clock decides for all */
         if (out_of_time) break;
     }
+    if (s == R1_OK && g.p->t) s = r1_train_check_replicas(g.p->t); /* the model rank 0 saves is every rank's */
     teardown(&g);
     return s;
 }

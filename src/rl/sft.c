@@ -163,6 +163,7 @@ r1_status r1_sft_run(r1_policy *p, const r1_sft_example *ex, int64_t n, const r1
             fprintf(stderr, "sft %lld/%lld loss %.4f lr %.2e | %.0f s\n", (long long)step, (long long)steps, L.loss, st.lr,
                     r1_now() - t0);
     }
+    if (s == R1_OK) s = r1_train_check_replicas(p->t); /* the model rank 0 saves is every rank's */
     res->examples = n;
     res->seconds = r1_now() - t0;
     if (mf) fclose(mf);

@@ -192,7 +192,10 @@ r1_status r1_pretrain_run(const r1_pretrain_cfg *pc) {
         if (!quiet) progress(pc, &rep, now_s() - t0, first, tty);
         if (pc->on_step) pc->on_step(pc->ctx, &rep);
         bool stop = pc->stop_at > 0 && rep.step >= pc->stop_at;
-        if (root && (rep.step % pc->save_every == 0 || rep.step == pc->steps || stop)) s = r1_ckpt_save(ckpt, r.t, r.m, &r.d);
+        if (rep.step % pc->save_every == 0 || rep.step == pc->steps || stop) {
+            s = r1_train_check_replicas(r.t);
+            if (s == R1_OK && root) s = r1_ckpt_save(ckpt, r.t, r.m, &r.d);
+        }
         if (stop) break;
     }
     if (r.mf) fclose(r.mf);

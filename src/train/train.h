@@ -99,6 +99,10 @@ r1_status r1_train_allreduce(r1_train *t, double *seconds);
 /* Copies parameters, AdamW moments and the step count from rank root to
  * every rank, so all replicas start from the same state. */
 r1_status r1_train_bcast(r1_train *t, int root);
+/* Fails (R1_INVALID, on every rank) unless every rank's parameters and step
+ * are bit-identical to rank 0's: run before rank 0 saves, so a checkpoint
+ * stands for all replicas. Costs one pass over the parameters. */
+r1_status r1_train_check_replicas(r1_train *t);
 /* lr of optimizer step `step` (0-based) under opts. */
 float r1_train_lr(const r1_train_opts *o, int64_t step);
 

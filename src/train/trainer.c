@@ -599,6 +599,21 @@ r1_status r1_train_bcast(r1_train *t, int root) {
     return r1_model_weights_changed(t->m);
 }
 
+r1_status r1_train_check_replicas(r1_train *t) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->step;
+    const uint32_t *w = (const uint32_t *)t->param;
+    for (int64_t i = 0; i < t->nf; i++) h = (h ^ w[i]) * 0x100000001b3ull; /* FNV-style, one word at a time */
+    int64_t mine = (int64_t)h, root = mine;
+    R1_TRY(r1_dist_bcast(&root, sizeof root, 0));
+    int64_t differ = mine != root;
+    R1_TRY(r1_dist_allreduce_i64(&differ, 1, R1_DIST_SUM));
+    if (differ)
+        return r1_fail(R1_INVALID, "train: after step %lld the weights of %lld of %d ranks differ from rank 0's "
+                                   "(replicas drifted: the MPI reduction gave ranks different bits)",
+                       (long long)t->step, (long long)differ, r1_dist_size());
+    return R1_OK;
+}
+
 r1_train_slabs r1_train_get_slabs(r1_train *t) {
     t->pbf16_stale = true; /* the caller may write parameters (checkpoint load) */
     return (r1_train_slabs){.p = t->p, .n = t->np, .param = t->param, .grad = t->grad, .m = t->m1, .v = t->v1,
