@@ -10,7 +10,10 @@
  * replaced atomically as a directory (r1_file_dir_*), so a kill at any moment
  * leaves the last good checkpoint. Resuming restores every bit that the next
  * step reads, so losses continue exactly as in an uninterrupted run with the
- * same seed and thread count. */
+ * same seed and thread count. Under MPI the batch is global: every rank
+ * reads the same stream and trains its share of the rows, and the checkpoint
+ * holds only global state, so it resumes on any rank count that divides the
+ * batch (docs/DISTRIBUTED.md). */
 #ifndef R1_PRETRAIN_H
 #define R1_PRETRAIN_H
 
