@@ -113,7 +113,7 @@ TEST(pretrain_two_and_four_ranks_equal_one) {
     if (!run_on(0, a)) return;
     const char *keys[] = {"loss", "mtp_loss", "aux_loss", "grad_norm", "load_max_mean"};
     for (int n = 2; n <= 4; n += 2) {
-        char run[8], path[256];
+        char run[16], path[256];
         snprintf(run, sizeof run, "p%d", n);
         snprintf(a, sizeof a, "%s --steps 6 --out %s/%s", PRE, DIR_, run);
         if (!run_on(n, a)) return;
