@@ -31,8 +31,6 @@ _Noreturn void r1_dist_abort(int code);
 int r1_dist_rank(void); /* 0 before init */
 int r1_dist_size(void); /* 1 before init */
 static inline bool r1_dist_is_root(void) { return r1_dist_rank() == 0; }
-/* True when built with MPI (the MPI=1 build), whatever the size. */
-bool r1_dist_has_mpi(void);
 
 /* buf[0..n) <- op over the ranks' buf (every rank gets the result). */
 r1_status r1_dist_allreduce_f32(float *buf, int64_t n, r1_dist_op op);

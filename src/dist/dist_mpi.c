@@ -54,7 +54,6 @@ _Noreturn void r1_dist_abort(int code) {
 
 int r1_dist_rank(void) { return g_rank; }
 int r1_dist_size(void) { return g_size; }
-bool r1_dist_has_mpi(void) { return true; }
 
 static r1_status allreduce(void *buf, int64_t n, size_t elem, MPI_Datatype type, r1_dist_op op, bool integer) {
     if (n < 0 || (n > 0 && !buf)) return r1_fail(R1_INVALID, "dist: allreduce of %lld elements at %p", (long long)n, buf);

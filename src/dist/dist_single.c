@@ -29,7 +29,6 @@ void r1_dist_finalize(void) {}
 _Noreturn void r1_dist_abort(int code) { exit(code); }
 int r1_dist_rank(void) { return 0; }
 int r1_dist_size(void) { return 1; }
-bool r1_dist_has_mpi(void) { return false; }
 
 /* The same argument checks as dist_mpi.c, so a bad call fails in both builds. */
 static r1_status check(const void *buf, int64_t n, r1_dist_op op, bool integer) {
