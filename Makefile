@@ -3,6 +3,9 @@
 #   make            build the library and the CLI (-O2, warnings are errors)
 #   make test       install missing Debian deps, build and run every test
 #   make test SAN=1 the same under ASan+UBSan (separate build dir)
+#   make MPI=1      build-mpi/r1: data-parallel training over OpenMPI (mpicc;
+#                   docs/DISTRIBUTED.md). `make test` builds it too and runs the
+#                   mpirun equivalence test (tests/test_mpi.c) against it.
 #   make bench      benchmarks (tables on stdout)
 #   make demo       the main job: tiny MoE from scratch -> R1-Zero GRPO -> chat
 #   make fuzz       libFuzzer targets (clang), run briefly
@@ -16,6 +19,7 @@
 CC      ?= cc
 ARCH    := $(shell uname -m)
 SAN     ?= 0
+MPI     ?= 0
 BUILD   := build
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Werror -D_GNU_SOURCE -pthread -Iinclude -Isrc
 # Reproducibility: no silent FMA contraction in scalar code (SIMD kernels use
@@ -30,7 +34,17 @@ CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitiz
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(shell find src -name '*.c' ! -path 'src/cli/*' | sort)
+# MPI=1 compiles with mpicc into its own dir and links src/dist/dist_mpi.c;
+# every other build links dist_single.c and never sees an MPI header.
+ifeq ($(MPI),1)
+BUILD   := build-mpi
+CC      := mpicc
+DIST_SRC:= src/dist/dist_mpi.c
+else
+DIST_SRC:= src/dist/dist_single.c
+endif
+
+LIB_SRC  := $(shell find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/dist/dist_*.c' | sort) $(DIST_SRC)
 CLI_SRC  := $(shell find src/cli -name '*.c' 2>/dev/null | sort)
 TEST_SRC := $(sort $(wildcard tests/test_*.c))
 BENCH_SRC:= $(sort $(wildcard bench/bench_*.c))
@@ -55,7 +69,7 @@ all: r1 $(BUILD)/libr1.a
 $(BUILD)/r1: $(CLI_OBJ) $(BUILD)/libr1.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libr1.a $(LDLIBS)
 
-ifeq ($(SAN),1)
+ifneq ($(SAN)$(MPI),00)
 r1: $(BUILD)/r1
 else
 # copy + rename: a running ./r1 keeps its old file (no "text file busy")
@@ -88,9 +102,12 @@ $(BUILD)/fuzz/%_replay: tests/fuzz/%.c tests/fuzz/replay.c $(BUILD)/libr1.a
 deps:
 	@scripts/deps.sh
 
+# The MPI binary is always the plain (non-sanitized) MPI=1 build: test_mpi
+# runs it under mpirun and compares it with this build's single process.
 test: deps
 	@$(MAKE) --no-print-directory r1 $(TESTS) $(FUZZ_REPLAY)
-	@R1_BIN=$(BUILD)/r1 BUILD=$(BUILD) tests/run.sh $(TESTS) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory MPI=1 SAN=0 r1
+	@R1_BIN=$(BUILD)/r1 R1_MPI_BIN=build-mpi/r1 BUILD=$(BUILD) tests/run.sh $(TESTS) $(FUZZ_REPLAY)
 
 bench: deps
 	@$(MAKE) --no-print-directory r1 $(BENCHES)
@@ -110,6 +127,6 @@ reference:
 	/usr/bin/python3 tests/reference/make_grpo_golden.py
 
 clean:
-	rm -rf build build-san build-fuzz r1
+	rm -rf build build-san build-mpi build-fuzz r1
 
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages r1 needs to build and test, if missing.
 # As root it runs apt-get; otherwise it prints the exact command to run.
-# Node.js/npm are test peers only (the reference tokenizer, the openai client).
+# Node.js/npm are test peers only (the reference tokenizer, the openai client);
+# OpenMPI builds `make MPI=1` and runs the mpirun equivalence test.
 set -eu
-need=(build-essential libcjson-dev libpcre2-dev libmicrohttpd-dev nodejs npm)
+need=(build-essential libcjson-dev libpcre2-dev libmicrohttpd-dev libopenmpi-dev openmpi-bin nodejs npm)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

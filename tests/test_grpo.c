@@ -80,15 +80,19 @@ TEST(advantages_match_reference) {
 TEST(aggregation_weights_match_reference) {
     const garr *l = get("lens");
     if (l->n != 5) return;
-    int64_t lens[5];
-    for (int i = 0; i < 5; i++) lens[i] = (int64_t)l->v[i];
-    float w[5];
+    int64_t lens[5], total = 0;
+    for (int i = 0; i < 5; i++) total += lens[i] = (int64_t)l->v[i];
+    float w[5], wsplit[5];
     const char *names[3] = {"w_seq", "w_tok", "w_const"};
     r1_grpo_agg aggs[3] = {R1_AGG_SEQ_MEAN, R1_AGG_TOKEN_MEAN, R1_AGG_CONSTANT};
     for (int k = 0; k < 3; k++) {
         const garr *ref = get(names[k]);
-        r1_grpo_weights(aggs[k], lens, 5, 12, w);
+        r1_grpo_weights(aggs[k], lens, 5, 12, 5, total, w);
         for (int i = 0; i < 5 && ref->n == 5; i++) CHECK_NEAR(w[i], ref->v[i], 1e-6);
+        /* data parallel: two ranks holding 2 and 3 of the sequences, with the global counts */
+        r1_grpo_weights(aggs[k], lens, 2, 12, 5, total, wsplit);
+        r1_grpo_weights(aggs[k], lens + 2, 3, 12, 5, total, wsplit + 2);
+        for (int i = 0; i < 5; i++) CHECK_EQ_INT(memcmp(&w[i], &wsplit[i], sizeof(float)), 0);
     }
 }
 

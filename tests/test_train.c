@@ -355,6 +355,51 @@ TEST(short_rows_match_a_trainer_planned_for_them) {
     short_rows_case("tests/golden/qwen2/config.json");     /* GQA with biases */
 }
 
+/* On one rank the data-parallel calls change nothing: a trainer that runs
+ * r1_train_bcast / r1_train_allreduce / r1_train_check_replicas around its
+ * step ends bit-identical to one that does not. */
+TEST(data_parallel_calls_are_identity_on_one_rank) {
+    r1_config c;
+    tiny_config(&c);
+    r1_model *m[2] = {NULL, NULL};
+    r1_train *t[2] = {NULL, NULL};
+    r1_train_opts o;
+    r1_train_opts_default(&o);
+    o.B = 2, o.T = 8, o.lr = 1e-2f, o.bias_gamma = 0.01f;
+    int32_t tok[16], tgt[16];
+    for (int i = 0; i < 16; i++) tok[i] = (int32_t)((7 * i + 3) % c.vocab), tgt[i] = (int32_t)((5 * i + 1) % c.vocab);
+    r1_train_batch batch = {.tokens = tok, .targets = tgt, .weight = NULL};
+    for (int k = 0; k < 2; k++) {
+        CHECK_OK(r1_model_create_random(&m[k], &c, R1_DT_F32, 11, 1));
+        if (m[k]) CHECK_OK(r1_train_create(&t[k], m[k], &o));
+        if (!t[k]) goto done;
+        if (k == 1) CHECK_OK(r1_train_bcast(t[k], 0));
+        CHECK_OK(r1_train_forward(t[k], &batch, NULL, NULL));
+        r1_train_backward(t[k], NULL);
+        if (k == 1) {
+            r1_train_slabs sl = r1_train_get_slabs(t[k]);
+            float *g = malloc((size_t)sl.n_floats * sizeof *g);
+            if (!g) goto done;
+            memcpy(g, sl.grad, (size_t)sl.n_floats * sizeof *g);
+            double secs = -1;
+            CHECK_OK(r1_train_allreduce(t[k], &secs));
+            CHECK(secs >= 0.0);
+            CHECK_EQ_INT(memcmp(g, sl.grad, (size_t)sl.n_floats * sizeof *g), 0);
+            free(g);
+        }
+        r1_train_step(t[k], NULL);
+        if (k == 1) CHECK_OK(r1_train_check_replicas(t[k]));
+    }
+    r1_train_slabs a = r1_train_get_slabs(t[0]), b = r1_train_get_slabs(t[1]);
+    CHECK_EQ_INT(a.n_floats, b.n_floats);
+    if (a.n_floats == b.n_floats) {
+        CHECK_EQ_INT(memcmp(a.param, b.param, (size_t)a.n_floats * sizeof(float)), 0);
+        CHECK_EQ_INT(memcmp(a.m, b.m, (size_t)a.n_floats * sizeof(float)), 0);
+    }
+done:
+    for (int k = 0; k < 2; k++) r1_train_destroy(t[k]), r1_model_destroy(m[k]);
+}
+
 /* ---- resume ---- */
 
 enum { MAXSTEPS = 64 };
@@ -483,6 +528,7 @@ int main(void) {
     RUN(finite_differences);
     RUN(overfit_one_batch);
     RUN(short_rows_match_a_trainer_planned_for_them);
+    RUN(data_parallel_calls_are_identity_on_one_rank);
     RUN(resume_is_bit_identical);
     RUN(kill_and_resume);
     TEST_MAIN_END();

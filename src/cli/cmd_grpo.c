@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/rl_util.h"
+#include "dist/dist.h"
 #include "rl/grpo.h"
 #include "rl/plot.h"
 
@@ -34,7 +35,8 @@ static const char *USAGE =
     "  --w-acc X --w-fmt X --w-lang X   reward weights (default 1, 0.1, 0)\n"
     "  --full-prompt       the full R1-Zero template (default: compact 'User: q Assistant:')\n"
     "  --time S            stop after S seconds   --eval-every N --eval-n N   held-out greedy accuracy\n"
-    "  --seed S   --threads N   --quiet\n";
+    "  --seed S   --threads N (per rank)   --quiet\n"
+    "  Under mpirun (make MPI=1) each rank rolls out P/ranks whole groups; rank 0 writes OUT.\n";
 
 int cmd_grpo(int argc, char **argv) {
     const char *model = NULL, *task = NULL, *out = NULL;
@@ -100,11 +102,12 @@ int cmd_grpo(int argc, char **argv) {
     c.first = 10000000; /* away from the problems a pretraining corpus would use */
     s = r1_grpo_run(&p, tok, &c);
     char path[4096];
+    bool root = r1_dist_is_root(); /* every rank holds the same weights; one writes them */
     snprintf(path, sizeof path, "%s/model", out);
-    if (s == R1_OK) s = cli_rl_save(p.m, model, path);
+    if (s == R1_OK && root) s = cli_rl_save(p.m, model, path);
     snprintf(path, sizeof path, "%s/plot.svg", out);
-    if (s == R1_OK) s = r1_plot_run(out, path);
-    if (s == R1_OK && !c.quiet) fprintf(stderr, "grpo: model in %s/model, plot %s\n", out, path);
+    if (s == R1_OK && root) s = r1_plot_run(out, path);
+    if (s == R1_OK && root && !c.quiet) fprintf(stderr, "grpo: model in %s/model, plot %s\n", out, path);
     r1_policy_free(&p);
     r1_tok_free(tok);
     return s == R1_OK ? 0 : cli_fail("grpo", s);

@@ -25,7 +25,8 @@ static const char *HELP =
     "  --save-every N      checkpoint period in steps (default 100)\n"
     "  --resume            continue from DIR/checkpoint if it exists\n"
     "  --bf16              bf16 matmuls (f32 master weights and optimizer; AVX512-BF16 where the CPU has it)\n"
-    "  --threads N         (default: all CPUs)   --seed S (default 1)   --quiet\n";
+    "  --threads N         per rank (default: all CPUs)   --seed S (default 1)   --quiet\n"
+    "Under mpirun (make MPI=1) --batch is the global batch, split over the ranks; rank 0 writes DIR.\n";
 
 int cmd_pretrain(int argc, char **argv) {
     r1_pretrain_cfg pc = {.steps = 1000, .save_every = 100, .seed = 1};

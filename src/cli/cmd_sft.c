@@ -7,6 +7,7 @@
 
 #include "cli/cli.h"
 #include "cli/rl_util.h"
+#include "dist/dist.h"
 #include "rl/sft.h"
 
 static const char *USAGE =
@@ -15,7 +16,8 @@ static const char *USAGE =
     "  The prompt gets BOS, the response EOS; cross-entropy on the response tokens only.\n"
     "  --epochs N (default 3)   --steps N (overrides epochs)   --batch B (default 16)\n"
     "  --lr LR (default 1e-3, cosine to lr/10)   --warmup N (default 10)   --wd X (default 0)\n"
-    "  --seed S   --threads N   --quiet\n";
+    "  --seed S   --threads N (per rank)   --quiet\n"
+    "  Under mpirun (make MPI=1) the batch is split over the ranks; rank 0 writes OUT.\n";
 
 int cmd_sft(int argc, char **argv) {
     const char *model = NULL, *data = NULL, *out = NULL;
@@ -59,8 +61,8 @@ int cmd_sft(int argc, char **argv) {
     s = r1_sft_load_jsonl(data, tok, &ex, &n);
     r1_sft_result res;
     if (s == R1_OK) s = r1_sft_run(&p, ex, n, &c, &res);
-    if (s == R1_OK) s = cli_rl_save(p.m, model, out);
-    if (s == R1_OK && !c.quiet)
+    if (s == R1_OK && r1_dist_is_root()) s = cli_rl_save(p.m, model, out);
+    if (s == R1_OK && !c.quiet && r1_dist_is_root())
         fprintf(stderr, "sft: %lld examples, %lld steps, loss %.4f -> %.4f in %.1f s; model in %s\n", (long long)n,
                 (long long)res.steps, res.first_loss, res.last_loss, res.seconds, out);
     r1_sft_examples_free(ex, n);

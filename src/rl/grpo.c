@@ -1,9 +1,16 @@
 /* grpo: the rollout -> reward -> advantage -> mu updates loop (see grpo.h).
- * Buffers are sized once for P*G sequences of T = max_prompt + max_new
- * positions; a step allocates only the rollout texts. Training rows are
- * sorted by length and each micro-batch is only as long as its longest row:
- * completions are usually far shorter than max_new, and padding would cost
- * as much as tokens (quadratically in attention). */
+ * Buffers are sized once for this rank's P/n * G sequences of
+ * T = max_prompt + max_new positions; a step allocates only the rollout texts.
+ * Training rows are sorted by length and each micro-batch is only as long as
+ * its longest row: completions are usually far shorter than max_new, and
+ * padding would cost as much as tokens (quadratically in attention).
+ * Data parallel over n ranks (docs/DISTRIBUTED.md): every rank walks the same
+ * P problems and rolls out the whole groups [r*P/n, (r+1)*P/n); sampling
+ * seeds depend on the global completion index only, so the rollouts are the
+ * ones a single process makes. Loss weights use the global sequence and
+ * token counts (allreduced before they are computed), gradients are summed
+ * over the ranks before each optimizer step, metrics are reduced and rank 0
+ * alone writes files. */
 #include "rl/grpo.h"
 
 #include <cjson/cJSON.h>
@@ -14,6 +21,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "dist/dist.h"
 #include "infer/generate.h"
 #include "rl/eval.h"
 #include "rl/rollout.h"
@@ -30,7 +38,8 @@ typedef struct {
     r1_policy *p;
     const r1_tok *tok;
     int32_t eos;
-    int64_t P, G, S, T, B, max_prompt, nf;
+    int64_t P, G, T, B, max_prompt, nf;
+    int64_t Pl, S, grp0; /* this rank: groups, sequences (Pl*G), index of its first group */
     uint64_t cursor;
     r1_engine *e;
     r1_item *items;
@@ -85,7 +94,12 @@ static r1_status open_files(grpo *g) {
 static r1_status setup(grpo *g) {
     const r1_grpo_cfg *c = g->c;
     r1_model *m = g->p->m;
-    g->P = c->prompts, g->G = c->G, g->S = c->prompts * c->G;
+    int size = r1_dist_size();
+    if (c->prompts % size != 0)
+        return r1_fail(R1_INVALID, "grpo: %lld prompts per step do not split into whole groups over %d ranks "
+                                   "(give --prompts a multiple of the rank count)", (long long)c->prompts, size);
+    g->P = c->prompts, g->G = c->G, g->Pl = c->prompts / size, g->S = g->Pl * c->G;
+    g->grp0 = r1_dist_rank() * g->Pl;
     g->eos = r1_tok_eos(g->tok) >= 0 ? r1_tok_eos(g->tok) : (int32_t)m->cfg.eos_id;
     R1_TRY(measure_prompts(g));
     g->T = g->max_prompt + c->max_new;
@@ -99,11 +113,12 @@ static r1_status setup(grpo *g) {
     o.weight_decay = c->wd, o.clip = c->grad_clip, o.bias_gamma = 0.0f, o.aux_alpha = 0.0f, o.mtp_lambda = 0.0f;
     o.seed = c->seed;
     R1_TRY(r1_policy_train(g->p, &o));
+    R1_TRY(r1_train_bcast(g->p->t, 0)); /* identical replicas (and references) from the first step */
     int slots = g->S < 256 ? (int)g->S : 256;
     R1_TRY(r1_engine_create(&g->e, m, slots, g->T + 1, slots + 512));
     int64_t nmb = (g->S + g->B - 1) / g->B, R = nmb * g->B * g->T;
     g->nf = r1_train_get_slabs(g->p->t).n_floats;
-    bool ok = ALLOC(g->items, g->P) && ALLOC(g->jobs, g->S) && ALLOC(g->rew, g->S) && ALLOC(g->rt, g->S) &&
+    bool ok = ALLOC(g->items, g->Pl) && ALLOC(g->jobs, g->S) && ALLOC(g->rew, g->S) && ALLOC(g->rt, g->S) &&
               ALLOC(g->adv, g->S) && ALLOC(g->wseq, g->S) && ALLOC(g->keep, g->S) && ALLOC(g->lens, g->S) &&
               ALLOC(g->seqbuf, g->S * g->T) && ALLOC(g->views, g->S) && ALLOC(g->tok_r, R) && ALLOC(g->tgt_r, R) &&
               ALLOC(g->w_r, R) && ALLOC(g->adv_r, R) && ALLOC(g->old_r, R) && ALLOC(g->ref_r, R) &&
@@ -113,14 +128,14 @@ static r1_status setup(grpo *g) {
         if (ok) memcpy(g->ref_w, r1_train_get_slabs(g->p->t).param, (size_t)g->nf * sizeof(float));
     }
     if (!ok) return r1_fail(R1_NOMEM, "grpo: out of memory");
-    return open_files(g);
+    return r1_dist_is_root() ? open_files(g) : R1_OK;
 }
 
 static void teardown(grpo *g) {
     if (g->metrics) fclose(g->metrics);
     if (g->samples) fclose(g->samples);
     r1_engine_destroy(g->e);
-    for (int64_t i = 0; g->items && i < g->P; i++) r1_item_free(&g->items[i]);
+    for (int64_t i = 0; g->items && i < g->Pl; i++) r1_item_free(&g->items[i]);
     if (g->jobs) r1_rollout_jobs_free(g->jobs, g->S);
     void *bufs[] = {g->items, g->jobs, g->rew, g->rt, g->adv, g->wseq, g->keep, g->lens, g->seqbuf, g->views,
                     g->tok_r, g->tgt_r, g->w_r, g->adv_r, g->old_r, g->ref_r, g->mask_r, g->logp, g->g,
@@ -151,7 +166,7 @@ static r1_status ref_logprobs(grpo *g, int64_t nmb) {
 }
 
 static void write_samples(grpo *g, int64_t step) {
-    int64_t groups = g->c->keep_groups < 0 || g->c->keep_groups > g->P ? g->P : g->c->keep_groups;
+    int64_t groups = g->c->keep_groups < 0 || g->c->keep_groups > g->Pl ? g->Pl : g->c->keep_groups;
     for (int64_t i = 0; i < groups; i++)
         for (int64_t k = 0; k < g->G; k++) {
             int64_t j = i * g->G + k;
@@ -188,44 +203,59 @@ static void write_metrics(FILE *f, const r1_grpo_report *r) {
     fflush(f);
 }
 
-/* Rollouts and rewards of one step. */
-static r1_status rollouts(grpo *g, int64_t step, r1_grpo_report *r) {
+/* The step's P problems in order (every rank walks all of them so the cursor
+ * and the skipped over-long prompts agree); this rank keeps its groups. */
+static r1_status next_items(grpo *g, int64_t step) {
     const r1_grpo_cfg *c = g->c;
-    r1_rollout_jobs_free(g->jobs, g->S);
     for (int64_t i = 0; i < g->P; i++) {
-        r1_item_free(&g->items[i]);
+        bool mine = i >= g->grp0 && i < g->grp0 + g->Pl;
+        r1_item other = {0}, *it = mine ? &g->items[i - g->grp0] : &other;
         do {
-            r1_taskset_item(&c->ts, R1_SPLIT_TRAIN, c->first + g->cursor++, &g->items[i]);
-            R1_TRY(r1_item_encode(&g->items[i], g->tok));
-        } while (g->items[i].n_ids > g->max_prompt);
-        for (int64_t k = 0; k < g->G; k++) {
-            r1_rollout_job *j = &g->jobs[i * g->G + k];
-            j->prompt = g->items[i].ids;
-            j->n_prompt = g->items[i].n_ids;
+            r1_item_free(it);
+            r1_taskset_item(&c->ts, R1_SPLIT_TRAIN, c->first + g->cursor++, it);
+            R1_TRY(r1_item_encode(it, g->tok));
+        } while (it->n_ids > g->max_prompt);
+        if (!mine) r1_item_free(it);
+        for (int64_t k = 0; mine && k < g->G; k++) {
+            r1_rollout_job *j = &g->jobs[(i - g->grp0) * g->G + k];
+            j->prompt = it->ids;
+            j->n_prompt = it->n_ids;
             j->seed = mix3(c->seed, (uint64_t)step, (uint64_t)(i * g->G + k));
         }
     }
+    return R1_OK;
+}
+
+/* Rollouts and rewards of one step; the report holds means over all ranks. */
+static r1_status rollouts(grpo *g, int64_t step, r1_grpo_report *r) {
+    const r1_grpo_cfg *c = g->c;
+    r1_rollout_jobs_free(g->jobs, g->S);
+    R1_TRY(next_items(g, step));
     r1_rollout_opts ro = {.max_new = c->max_new, .temp = c->temp, .top_p = 1.0f, .eos = g->eos, .stop = "</answer>"};
     int64_t gen = 0;
     double t0 = r1_now();
     R1_TRY(r1_rollout_run(g->e, g->tok, g->jobs, g->S, &ro, &gen));
-    r->rollout_s = r1_now() - t0;
-    r->rollout_tok_s = (double)gen / (r->rollout_s + 1e-12);
-    double sum = 0, sq = 0;
+    double secs = r1_now() - t0;
+    double sum[7] = {0}; /* reward, reward^2, accuracy, format, response and think tokens, generated tokens */
     for (int64_t j = 0; j < g->S; j++) {
         const r1_item *it = &g->items[j / g->G];
         g->rew[j] = r1_reward_score(it->task, &it->p, g->jobs[j].text, g->jobs[j].len, &c->rw);
         g->rt[j] = g->rew[j].total;
-        sum += g->rt[j], sq += (double)g->rt[j] * g->rt[j];
-        r->accuracy += g->rew[j].accuracy;
-        r->format += g->rew[j].format;
-        r->resp_len += (double)g->jobs[j].n_out;
-        r->think_len += (double)r1_think_tokens(g->tok, g->jobs[j].text, g->jobs[j].len);
+        sum[0] += g->rt[j], sum[1] += (double)g->rt[j] * g->rt[j];
+        sum[2] += g->rew[j].accuracy;
+        sum[3] += g->rew[j].format;
+        sum[4] += (double)g->jobs[j].n_out;
+        sum[5] += (double)r1_think_tokens(g->tok, g->jobs[j].text, g->jobs[j].len);
     }
-    double n = (double)g->S;
-    r->reward_mean = sum / n;
-    r->reward_std = sqrt(fmax(0.0, sq / n - r->reward_mean * r->reward_mean));
-    r->accuracy /= n, r->format /= n, r->resp_len /= n, r->think_len /= n;
+    sum[6] = (double)gen;
+    R1_TRY(r1_dist_allreduce_f64(sum, 7, R1_DIST_SUM));
+    R1_TRY(r1_dist_allreduce_f64(&secs, 1, R1_DIST_MAX)); /* the step waits for the slowest rank */
+    double n = (double)(g->P * g->G);
+    r->rollout_s = secs;
+    r->rollout_tok_s = sum[6] / (secs + 1e-12);
+    r->reward_mean = sum[0] / n;
+    r->reward_std = sqrt(fmax(0.0, sum[1] / n - r->reward_mean * r->reward_mean));
+    r->accuracy = sum[2] / n, r->format = sum[3] / n, r->resp_len = sum[4] / n, r->think_len = sum[5] / n;
     return R1_OK;
 }
 
@@ -291,17 +321,22 @@ static r1_status update(grpo *g, int64_t nmb, r1_grpo_report *r) {
                                g->adv_r + off, g->w_r + off, g->g, &st);
             r1_train_backward(g->p->t, g->g);
         }
+        R1_TRY(r1_train_allreduce(g->p->t, NULL));
         r1_train_step(g->p->t, &ts);
     }
-    double n = st.n > 0 ? (double)st.n : 1.0;
-    r->kl = st.kl / n;
-    r->clip_frac = (double)st.clipped / n;
-    r->ratio = st.ratio / n;
-    r->loss = st.loss / (double)c->mu;
-    r->entropy = ent_n ? ent / (double)ent_n : 0.0;
+    double f[4] = {st.kl, st.ratio, st.loss, ent};
+    int64_t k[3] = {st.n, st.clipped, ent_n};
+    R1_TRY(r1_dist_allreduce_f64(f, 4, R1_DIST_SUM));
+    R1_TRY(r1_dist_allreduce_i64(k, 3, R1_DIST_SUM));
+    double n = k[0] > 0 ? (double)k[0] : 1.0;
+    r->kl = f[0] / n;
+    r->clip_frac = (double)k[1] / n;
+    r->ratio = f[1] / n;
+    r->loss = f[2] / (double)c->mu;
+    r->entropy = k[2] ? f[3] / (double)k[2] : 0.0;
     r->grad_norm = ts.grad_norm;
     r->lr = ts.lr;
-    r->n_tokens = ent_n;
+    r->n_tokens = k[2];
     return R1_OK;
 }
 
@@ -326,22 +361,25 @@ r1_status r1_grpo_run(r1_policy *p, const r1_tok *tok, const r1_grpo_cfg *c) {
         r1_grpo_report r = {.step = step, .eval_acc = -1};
         s = rollouts(&g, step, &r);
         if (s != R1_OK) break;
-        int64_t flat = r1_grpo_advantages(g.rt, g.P, g.G, c->scale_std, c->adv_eps, g.adv);
-        r.frac_flat = (double)flat / (double)g.P;
+        int64_t flat = r1_grpo_advantages(g.rt, g.Pl, g.G, c->scale_std, c->adv_eps, g.adv);
         int64_t n_keep = 0;
-        for (int64_t i = 0; i < g.P; i++) {
+        for (int64_t i = 0; i < g.Pl; i++) {
             bool is_flat = true;
             for (int64_t k = 1; k < g.G; k++) is_flat &= g.rt[i * g.G + k] == g.rt[i * g.G];
             if (c->drop_flat && is_flat) continue;
             for (int64_t k = 0; k < g.G; k++) g.keep[n_keep++] = i * g.G + k;
         }
         sort_by_length(&g, n_keep);
-        for (int64_t k = 0; k < n_keep; k++) g.lens[k] = g.jobs[g.keep[k]].n_out;
-        r1_grpo_weights(c->agg, g.lens, n_keep, c->max_new, g.wseq);
-        r.n_seq = n_keep;
-        if (n_keep > 0) s = update(&g, pack(&g, n_keep), &r);
+        int64_t all[3] = {flat, n_keep, 0}; /* over every rank: flat groups, kept sequences, their tokens */
+        for (int64_t k = 0; k < n_keep; k++) all[2] += g.lens[k] = g.jobs[g.keep[k]].n_out;
+        if ((s = r1_dist_allreduce_i64(all, 3, R1_DIST_SUM)) != R1_OK) break;
+        r.frac_flat = (double)all[0] / (double)g.P;
+        r1_grpo_weights(c->agg, g.lens, n_keep, c->max_new, all[1], all[2], g.wseq);
+        r.n_seq = all[1];
+        if (all[1] > 0) s = update(&g, pack(&g, n_keep), &r); /* every rank steps, even with no rows of its own */
         if (s != R1_OK) break;
-        if (c->eval_every > 0 && c->eval_n > 0 && (step % c->eval_every == 0 || step == c->steps)) {
+        bool eval = c->eval_every > 0 && c->eval_n > 0 && (step % c->eval_every == 0 || step == c->steps);
+        if (eval && r1_dist_is_root()) { /* the metric is rank 0's to write; the others go on to the next rollouts */
             r1_eval_opts eo = {.n = c->eval_n, .temp = 0.0f, .seed = 7, .max_new = c->max_new, .eos = g.eos};
             r1_eval_result er;
             s = r1_eval_run(g.e, tok, &c->ts, &eo, &er, NULL, NULL);
@@ -351,10 +389,13 @@ r1_status r1_grpo_run(r1_policy *p, const r1_tok *tok, const r1_grpo_cfg *c) {
         r.elapsed_s = r1_now() - t_start;
         if (g.metrics) write_metrics(g.metrics, &r);
         if (g.samples) write_samples(&g, step);
-        if (!c->quiet) progress(&g, &r);
+        if (!c->quiet && r1_dist_is_root()) progress(&g, &r);
         if (c->on_step) c->on_step(c->ctx, &r);
-        if (c->time_budget > 0 && r.elapsed_s + r.step_s > c->time_budget) break;
+        int32_t out_of_time = c->time_budget > 0 && r.elapsed_s + r.step_s > c->time_budget;
+        if ((s = r1_dist_bcast(&out_of_time, sizeof out_of_time, 0)) != R1_OK) break; /* rank 0's clock decides for all */
+        if (out_of_time) break;
     }
+    if (s == R1_OK && g.p->t) s = r1_train_check_replicas(g.p->t); /* the model rank 0 saves is every rank's */
     teardown(&g);
     return s;
 }

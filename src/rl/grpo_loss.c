@@ -27,15 +27,14 @@ int64_t r1_grpo_advantages(const float *r, int64_t n_groups, int64_t G, bool sca
     return flat;
 }
 
-void r1_grpo_weights(r1_grpo_agg agg, const int64_t *len, int64_t n_seq, int64_t l_max, float *w) {
-    int64_t total = 0;
-    for (int64_t i = 0; i < n_seq; i++) total += len[i];
+void r1_grpo_weights(r1_grpo_agg agg, const int64_t *len, int64_t n_seq, int64_t l_max, int64_t all_seq,
+                     int64_t all_tokens, float *w) {
     for (int64_t i = 0; i < n_seq; i++) {
         double x = 0.0;
         if (len[i] > 0) {
-            if (agg == R1_AGG_SEQ_MEAN) x = 1.0 / ((double)n_seq * (double)len[i]);
-            else if (agg == R1_AGG_TOKEN_MEAN) x = 1.0 / (double)total;
-            else x = 1.0 / ((double)n_seq * (double)(l_max > 0 ? l_max : 1));
+            if (agg == R1_AGG_SEQ_MEAN) x = 1.0 / ((double)all_seq * (double)len[i]);
+            else if (agg == R1_AGG_TOKEN_MEAN) x = 1.0 / (double)all_tokens;
+            else x = 1.0 / ((double)all_seq * (double)(l_max > 0 ? l_max : 1));
         }
         w[i] = (float)x;
     }

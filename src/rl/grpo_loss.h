@@ -27,9 +27,14 @@ typedef enum {
  * number of groups whose rewards are all equal (their advantages are 0). */
 int64_t r1_grpo_advantages(const float *r, int64_t n_groups, int64_t G, bool scale_std, float eps, float *adv);
 
-/* Aggregation weight of each sequence's tokens: w[i] for sequence i of n_seq
- * with len[i] completion tokens (0-length sequences get 0). */
-void r1_grpo_weights(r1_grpo_agg agg, const int64_t *len, int64_t n_seq, int64_t l_max, float *w);
+/* Aggregation weight of each sequence's tokens: w[i] for sequence i of the
+ * n_seq here, with len[i] completion tokens (0-length sequences get 0). The
+ * loss averages over a batch of all_seq sequences holding all_tokens
+ * completion tokens: these n_seq and the sum of len in one process, every
+ * rank's together under data parallelism, so that the gradients summed over
+ * the ranks are the one-process gradient. */
+void r1_grpo_weights(r1_grpo_agg agg, const int64_t *len, int64_t n_seq, int64_t l_max, int64_t all_seq,
+                     int64_t all_tokens, float *w);
 
 typedef struct {
     float eps_low, eps_high; /* clip range [1-eps_low, 1+eps_high] */

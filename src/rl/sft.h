@@ -20,7 +20,7 @@ typedef struct {
 } r1_sft_example;
 
 typedef struct {
-    int64_t B;          /* examples per step */
+    int64_t B;          /* examples per step (the global batch: split over the ranks of an MPI job) */
     int64_t epochs;
     int64_t max_steps;  /* 0: epochs decide */
     float lr, min_lr, wd;

@@ -10,7 +10,10 @@
  * replaced atomically as a directory (r1_file_dir_*), so a kill at any moment
  * leaves the last good checkpoint. Resuming restores every bit that the next
  * step reads, so losses continue exactly as in an uninterrupted run with the
- * same seed and thread count. */
+ * same seed and thread count. Under MPI the batch is global: every rank
+ * reads the same stream and trains its share of the rows, and the checkpoint
+ * holds only global state, so it resumes on any rank count that divides the
+ * batch (docs/DISTRIBUTED.md). */
 #ifndef R1_PRETRAIN_H
 #define R1_PRETRAIN_H
 
@@ -51,7 +54,8 @@ typedef struct {
     int64_t step;
     r1_train_loss loss; /* mean over the step's micro-batches */
     r1_train_stats st;
-    double tokens_per_s;
+    double tokens_per_s;  /* global: all ranks' tokens */
+    double allreduce_s;   /* time in the gradient allreduce (0 on one rank) */
 } r1_step_report;
 
 typedef struct {
@@ -66,7 +70,7 @@ typedef struct {
     bool resume;          /* continue from OUT/checkpoint if present */
     bool quiet;           /* no progress output */
     int64_t stop_at;      /* > 0: stop (after checkpointing) once this step is done (tests) */
-    r1_train_opts opts;   /* B, T, lr, ... (total_steps is set to steps) */
+    r1_train_opts opts;   /* B (the global batch: split over the ranks), T, lr, ... (total_steps is set to steps) */
     void (*on_step)(void *ctx, const r1_step_report *r); /* optional (tests) */
     void *ctx;
 } r1_pretrain_cfg;

@@ -89,6 +89,22 @@ void r1_train_backward(r1_train *t, const float *dlogp);
  * scheduled lr, AdamW (no decay on vectors), expert-bias update from the
  * loads counted since the last step; then zeroes the gradients. */
 void r1_train_step(r1_train *t, r1_train_stats *st);
+/* Data parallel (docs/DISTRIBUTED.md): sums this step's gradients and
+ * expert-load counters over the ranks of the job (r1_dist), so that the
+ * r1_train_step that follows, run on every rank, sees the global batch and
+ * leaves identical weights everywhere. The sum (not the mean) is the global
+ * gradient when each rank's loss weights are normalised by the global batch
+ * (1/global target count), which is how pretrain, SFT and GRPO call it.
+ * *seconds (may be NULL) gets the time spent in the collective. A no-op on
+ * one rank. */
+r1_status r1_train_allreduce(r1_train *t, double *seconds);
+/* Copies parameters, AdamW moments and the step count from rank root to
+ * every rank, so all replicas start from the same state. */
+r1_status r1_train_bcast(r1_train *t, int root);
+/* Fails (R1_INVALID, on every rank) unless every rank's parameters and step
+ * are bit-identical to rank 0's: run before rank 0 saves, so a checkpoint
+ * stands for all replicas. Costs one pass over the parameters. */
+r1_status r1_train_check_replicas(r1_train *t);
 /* lr of optimizer step `step` (0-based) under opts. */
 float r1_train_lr(const r1_train_opts *o, int64_t step);
 

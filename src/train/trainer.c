@@ -14,7 +14,9 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "dist/dist.h"
 #include "io/safetensors.h"
 #include "kernels/matmul.h"
 #include "model/layers.h"
@@ -577,6 +579,46 @@ void r1_train_step(r1_train *t, r1_train_stats *st) {
     t->step++;
     st->step = t->step;
     R1_ASSERT(r1_model_weights_changed(t->m) == R1_OK);
+}
+
+/* ---- data parallel ---- */
+
+r1_status r1_train_allreduce(r1_train *t, double *seconds) {
+    struct timespec a, b;
+    clock_gettime(CLOCK_MONOTONIC, &a);
+    /* One collective over the whole slab: the alignment padding between
+     * tensors is zero on every rank, and the untrained expert biases have no
+     * gradient, so summing them changes nothing. */
+    r1_status s = r1_dist_allreduce_f32(t->grad, t->nf, R1_DIST_SUM);
+    if (s == R1_OK) s = r1_dist_allreduce_i64(t->load, t->n_moe * t->c.E, R1_DIST_SUM);
+    clock_gettime(CLOCK_MONOTONIC, &b);
+    if (seconds) *seconds = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
+    return s == R1_OK ? R1_OK : r1_err_wrap(s, "train: gradients of step %lld", (long long)t->step + 1);
+}
+
+r1_status r1_train_bcast(r1_train *t, int root) {
+    size_t bytes = (size_t)t->nf * sizeof(float);
+    R1_TRY(r1_dist_bcast(t->param, bytes, root));
+    R1_TRY(r1_dist_bcast(t->m1, bytes, root));
+    R1_TRY(r1_dist_bcast(t->v1, bytes, root));
+    R1_TRY(r1_dist_bcast(&t->step, sizeof t->step, root));
+    t->pbf16_stale = true;
+    return r1_model_weights_changed(t->m);
+}
+
+r1_status r1_train_check_replicas(r1_train *t) {
+    uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)t->step;
+    const uint32_t *w = (const uint32_t *)t->param;
+    for (int64_t i = 0; i < t->nf; i++) h = (h ^ w[i]) * 0x100000001b3ull; /* FNV-style, one word at a time */
+    int64_t mine = (int64_t)h, root = mine;
+    R1_TRY(r1_dist_bcast(&root, sizeof root, 0));
+    int64_t differ = mine != root;
+    R1_TRY(r1_dist_allreduce_i64(&differ, 1, R1_DIST_SUM));
+    if (differ)
+        return r1_fail(R1_INVALID, "train: after step %lld the weights of %lld of %d ranks differ from rank 0's "
+                                   "(replicas drifted: the MPI reduction gave ranks different bits)",
+                       (long long)t->step, (long long)differ, r1_dist_size());
+    return R1_OK;
 }
 
 r1_train_slabs r1_train_get_slabs(r1_train *t) {
