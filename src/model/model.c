@@ -25,8 +25,8 @@ size_t r1_layers_plan(const r1_config *c, int64_t N, int64_t P, int nth) {
     int64_t attn, ffn, H = c->H;
     if (r1_config_is_mla(c)) {
         int64_t qk = c->Dn + c->Dr, R = c->Rkv;
-        int64_t per = max3(P, N * R, N * c->Dn) + 16;
-        attn = N * H * qk + N * (R + c->Dr) + N * H * c->Dv + N * c->Rq + nth * per + 2 * N * H * R;
+        int64_t per = max3(N * c->Dn, N * R, H * P) + 16; /* mla.c's mla_scratch */
+        attn = N * H * qk + N * (R + c->Dr) + N * H * c->Dv + N * c->Rq + nth * per + N * H * (2 * R + c->Dr);
         attn += 3 * N + P * R + P * H * (c->Dn + c->Dv); /* naive path (rows as int64 = 2 floats) */
     } else {
         attn = 2 * N * H * c->head_dim + 2 * N * c->Hkv * c->head_dim + nth * (P + 16);
