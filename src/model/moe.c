@@ -72,50 +72,139 @@ void r1_router_select(const r1_config *c, const float *z, const float *bias, int
     for (int64_t k = 0; k < K; k++) wt[k] = wt[k] * norm * c->routed_scale;
 }
 
+/* ---- inference: every expert of a layer in two parallel regions ----
+ * A decode step has few rows per expert (16 rows x K = 2 picks over 8
+ * experts: ~4), so one matmul per expert and projection meant 3 (E + 1)
+ * small products and as many fork/joins per layer. Instead the work is cut
+ * into items (expert, column tile) of about equal rows x columns, the shared
+ * experts being one more group over all rows:
+ *   region 1: g, u = x_e gate^T, x_e up^T over a tile of F columns, a = silu(g) u
+ *   region 2: y_e = a_e down^T over a tile of D columns
+ * and the routed outputs are added per row, weighted, in pick order. Each
+ * output element is one kernel call's, so the tiling does not change bits. */
+
+typedef struct {
+    const float *x;   /* [n, D] rows (gathered for routed experts) */
+    int64_t n, F;
+    float *g, *u;     /* [n, F]: g becomes the activation a */
+    float *y;         /* [n, D] output rows */
+    const r1_tensor *gate, *up, *down;
+} moe_group;
+
+typedef struct {
+    int32_t group;
+    int64_t c0, c1; /* column range */
+} moe_item;
+
+typedef struct {
+    const r1_kernels *k;
+    const moe_group *groups;
+    const moe_item *items;
+    int64_t D;
+} moe_job;
+
+static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const moe_job *j = p;
+    for (int64_t it = lo; it < hi; it++) {
+        const moe_item *t = &j->items[it];
+        const moe_group *g = &j->groups[t->group];
+        r1_matmul_cols_k(j->k, g->g, g->F, g->x, g->n, g->gate->data, g->gate->dtype, j->D, t->c0, t->c1);
+        r1_matmul_cols_k(j->k, g->u, g->F, g->x, g->n, g->up->data, g->up->dtype, j->D, t->c0, t->c1);
+        for (int64_t i = 0; i < g->n; i++) {
+            float *a = g->g + i * g->F, *u = g->u + i * g->F;
+            for (int64_t c = t->c0; c < t->c1; c++) a[c] = a[c] / (1.0f + expf(-a[c])) * u[c];
+        }
+    }
+}
+
+static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const moe_job *j = p;
+    for (int64_t it = lo; it < hi; it++) {
+        const moe_item *t = &j->items[it];
+        const moe_group *g = &j->groups[t->group];
+        r1_matmul_cols_k(j->k, g->y, j->D, g->g, g->n, g->down->data, g->down->dtype, g->F, t->c0, t->c1);
+    }
+}
+
+/* Cuts each group's `cols` columns (F or D) into tiles of a multiple of 16
+ * so that every item has about 1/(4 nth) of the total rows x columns. */
+static int64_t make_items(moe_item *items, const moe_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
+    int64_t total = 0, n = 0;
+    for (int64_t g = 0; g < ng; g++) total += gs[g].n * (by_f ? gs[g].F : D);
+    int64_t target = nth > 1 ? total / (4 * nth) + 1 : total + 1;
+    for (int64_t g = 0; g < ng; g++) {
+        int64_t cols = by_f ? gs[g].F : D, tiles = (gs[g].n * cols + target - 1) / target;
+        int64_t max_tiles = (cols + 15) / 16;
+        tiles = tiles < 1 ? 1 : tiles > max_tiles ? max_tiles : tiles;
+        int64_t w = ((cols + tiles - 1) / tiles + 15) / 16 * 16;
+        for (int64_t c = 0; c < cols; c += w) items[n++] = (moe_item){(int32_t)g, c, c + w < cols ? c + w : cols};
+    }
+    return n;
+}
+
 void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     const r1_config *c = f->c;
     const r1_layer_weights *L = &f->m->w.layers[l];
-    int64_t N = f->b->N, D = c->D, E = c->E, K = c->K;
+    r1_pool *pool = f->m->pool;
+    int64_t N = f->b->N, D = c->D, E = c->E, K = c->K, Fe = c->moe_ffn, Fs = c->n_shared * c->moe_ffn;
+    int64_t widest = Fe > Fs ? Fe : Fs, max_items = (E + 1) * ((widest > D ? widest : D) / 16 + 2);
     size_t mark = f->ws->used;
     float *z = r1_arena_floats(f->ws, N * E);
     float *wt = r1_arena_floats(f->ws, N * K);
     int32_t *idx = r1_arena_alloc(f->ws, (size_t)(N * K) * sizeof(int32_t));
     int32_t *order = r1_arena_alloc(f->ws, (size_t)(N * K) * sizeof(int32_t));
+    int32_t *where = r1_arena_alloc(f->ws, (size_t)(N * K) * sizeof(int32_t));
     int64_t *start = r1_arena_alloc(f->ws, (size_t)(E + 1) * sizeof(int64_t));
     int64_t *fill = r1_arena_alloc(f->ws, (size_t)E * sizeof(int64_t));
-    float *xs = r1_arena_floats(f->ws, N * D), *ys = r1_arena_floats(f->ws, N * D);
-    int64_t F = c->moe_ffn * (c->n_shared > 1 ? c->n_shared : 1);
-    float *h = r1_arena_floats(f->ws, 2 * N * F);
-    R1_ASSERT(z && wt && idx && order && start && fill && xs && ys && h);
+    float *xs = r1_arena_floats(f->ws, N * K * D), *ys = r1_arena_floats(f->ws, N * K * D);
+    float *h = r1_arena_floats(f->ws, 2 * N * K * Fe + 2 * N * Fs);
+    moe_group *groups = r1_arena_alloc(f->ws, (size_t)(E + 1) * sizeof(moe_group));
+    moe_item *items = r1_arena_alloc(f->ws, (size_t)max_items * sizeof(moe_item));
+    R1_ASSERT(z && wt && idx && order && where && start && fill && xs && ys && h && groups && items);
 
-    r1_matmul(f->m->pool, z, x, N, &L->router);
+    r1_matmul(pool, z, x, N, &L->router);
     const float *bias = L->router_bias.data;
     for (int64_t i = 0; i < N; i++) r1_router_select(c, z + i * E, bias, idx + i * K, wt + i * K);
 
-    /* Counting sort of the N*K (row, k) picks by expert. */
+    /* Counting sort of the N*K (row, k) picks by expert; where[p] is pick p's sorted position. */
     memset(start, 0, (size_t)(E + 1) * sizeof(int64_t));
     for (int64_t p = 0; p < N * K; p++) start[idx[p] + 1]++;
     for (int64_t e = 0; e < E; e++) start[e + 1] += start[e];
     memcpy(fill, start, (size_t)E * sizeof(int64_t));
-    for (int64_t p = 0; p < N * K; p++) order[fill[idx[p]]++] = (int32_t)p;
+    for (int64_t p = 0; p < N * K; p++) {
+        where[p] = (int32_t)fill[idx[p]]++;
+        order[where[p]] = (int32_t)p;
+    }
+    for (int64_t j = 0; j < N * K; j++) memcpy(xs + j * D, x + (order[j] / K) * D, (size_t)D * sizeof(float));
 
-    if (c->n_shared > 0)
-        r1_swiglu_forward(f->m, y, x, N, &L->sh_gate, &L->sh_up, &L->sh_down, h);
-    else
+    int64_t ng = 0;
+    float *hp = h;
+    if (c->n_shared > 0) {
+        groups[ng++] = (moe_group){x, N, Fs, hp, hp + N * Fs, y, &L->sh_gate, &L->sh_up, &L->sh_down};
+        hp += 2 * N * Fs;
+    } else {
         memset(y, 0, (size_t)(N * D) * sizeof(float));
-
+    }
     for (int64_t e = 0; e < E; e++) {
         int64_t n = start[e + 1] - start[e];
         if (n == 0) continue;
-        for (int64_t j = 0; j < n; j++) memcpy(xs + j * D, x + (order[start[e] + j] / K) * D, (size_t)D * sizeof(float));
-        r1_swiglu_forward(f->m, ys, xs, n, &L->e_gate[e], &L->e_up[e], &L->e_down[e], h);
-        for (int64_t j = 0; j < n; j++) {
-            int32_t p = order[start[e] + j];
-            float w = wt[p], *yr = y + (p / K) * D;
-            const float *src = ys + j * D;
-            for (int64_t d = 0; d < D; d++) yr[d] += w * src[d];
-        }
+        groups[ng++] = (moe_group){xs + start[e] * D, n, Fe, hp, hp + n * Fe, ys + start[e] * D,
+                                   &L->e_gate[e], &L->e_up[e], &L->e_down[e]};
+        hp += 2 * n * Fe;
     }
+    int nth = r1_pool_size(pool);
+    moe_job j = {f->m->k, groups, items, D};
+    int64_t n_items = make_items(items, groups, ng, true, D, nth);
+    R1_ASSERT(n_items <= max_items);
+    r1_pool_for(pool, n_items, 1, run_up, &j);
+    n_items = make_items(items, groups, ng, false, D, nth);
+    R1_ASSERT(n_items <= max_items);
+    r1_pool_for(pool, n_items, 1, run_down, &j);
+
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t k = 0; k < K; k++) f->m->k->axpy(y + i * D, wt[i * K + k], ys + where[i * K + k] * D, D);
     f->ws->used = mark;
 }
 
