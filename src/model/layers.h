@@ -24,6 +24,16 @@ void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r
  * routed_scaling_factor. idx/wt are [K], ordered by selection score. */
 void r1_router_select(const r1_config *c, const float *z, const float *bias, int32_t *idx, float *wt);
 
+/* The inference forward's parallel regions: a product of fewer than
+ * m->par_macs (default R1_FWD_PAR_MACS) multiply-adds runs on the calling thread, because a
+ * fork/join costs 2-4 us on the 2-vCPU VM when it is quiet and 5-20 us when
+ * it is shared (measured), about the f32 kernel time of 250k multiply-adds;
+ * the demo model's single-row decode step was slower on 2 threads than on 1. */
+#define R1_FWD_PAR_MACS ((int64_t)1 << 18)
+static inline r1_pool *r1_fwd_pool(r1_model *m, int64_t macs) { return macs >= m->par_macs ? m->pool : NULL; }
+/* r1_matmul on r1_fwd_pool's choice for w's size. */
+void r1_fwd_matmul(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *w);
+
 /* The forward state shared by the layers of one model call. */
 typedef struct {
     r1_model *m;

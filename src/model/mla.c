@@ -147,11 +147,11 @@ static void mla_naive(mla_job *j) {
         R1_ASSERT(lat && kvd);
         for (int64_t t = 0; t < P; t++)
             memcpy(lat + t * R, r1_kvcache_at(f->kv, j->l, b->slot[i0], t), (size_t)R * sizeof(float));
-        r1_matmul(f->m->pool, kvd, lat, P, &f->m->w.layers[j->l].kv_b);
+        r1_fwd_matmul(f->m, kvd, lat, P, &f->m->w.layers[j->l].kv_b);
         j->kvd = kvd;
         j->rows = rows;
         j->slot = b->slot[i0];
-        r1_pool_for(f->m->pool, n * H, 1, attend_naive, j);
+        r1_pool_for(r1_fwd_pool(f->m, n * H * P * (c->Dn + c->Dr + c->Dv)), n * H, 1, attend_naive, j);
         f->ws->used = mark;
     }
 }
@@ -170,13 +170,13 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     if (c->Rq > 0) {
         float *qa = r1_arena_floats(f->ws, N * c->Rq);
         R1_ASSERT(qa);
-        r1_matmul(pool, qa, x, N, &L->q_a);
+        r1_fwd_matmul(f->m, qa, x, N, &L->q_a);
         r1_rmsnorm_forward(qa, qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
-        r1_matmul(pool, q, qa, N, &L->q_b);
+        r1_fwd_matmul(f->m, q, qa, N, &L->q_b);
     } else {
-        r1_matmul(pool, q, x, N, &L->q);
+        r1_fwd_matmul(f->m, q, x, N, &L->q);
     }
-    r1_matmul(pool, kva, x, N, &L->kv_a);
+    r1_fwd_matmul(f->m, kva, x, N, &L->kv_a);
     for (int64_t i = 0; i < N; i++) {
         const float *cs = f->cs + i * c->Dr;
         float *e = kva + i * W;
@@ -207,11 +207,13 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
         j.qc = r1_arena_floats(f->ws, N * H * W);
         j.oh = r1_arena_floats(f->ws, N * H * R);
         R1_ASSERT(j.qc && j.oh);
-        r1_pool_for(pool, H, 1, absorb_q, &j);
-        r1_pool_for(pool, N * ((H + j.hchunk - 1) / j.hchunk), 1, attend_absorbed, &j);
-        r1_pool_for(pool, H, 1, expand_v, &j);
+        int64_t spread = 0; /* the rows' cached positions */
+        for (int64_t i = 0; i < N; i++) spread += b->pos[i] + 1;
+        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dn), H, 1, absorb_q, &j);
+        r1_pool_for(r1_fwd_pool(f->m, 2 * spread * H * W), N * ((H + j.hchunk - 1) / j.hchunk), 1, attend_absorbed, &j);
+        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dv), H, 1, expand_v, &j);
     }
-    r1_matmul(pool, y, out, N, &L->o);
+    r1_fwd_matmul(f->m, y, out, N, &L->o);
     f->ws->used = mark;
 }
 

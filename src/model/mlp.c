@@ -9,10 +9,10 @@ void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r
                        const r1_tensor *down, float *h) {
     int64_t F = gate->shape[0];
     float *g = h, *u = h + N * F;
-    r1_matmul(m->pool, g, x, N, gate);
-    r1_matmul(m->pool, u, x, N, up);
+    r1_fwd_matmul(m, g, x, N, gate);
+    r1_fwd_matmul(m, u, x, N, up);
     for (int64_t i = 0; i < N * F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-    r1_matmul(m->pool, y, g, N, down);
+    r1_fwd_matmul(m, y, g, N, down);
 }
 
 /* ---- training ----

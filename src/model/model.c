@@ -54,6 +54,10 @@ r1_status r1_model_reserve(r1_model *m, int64_t rows, int64_t ctx) {
     return R1_OK;
 }
 
+void r1_fwd_matmul(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *w) {
+    r1_matmul(r1_fwd_pool(m, N * w->shape[0] * w->shape[1]), y, x, N, w);
+}
+
 void r1_embed_row(float *dst, const r1_tensor *table, int64_t row) {
     r1_to_f32(dst, r1_tensor_row(table, row), table->dtype, table->shape[1]);
 }
@@ -200,6 +204,7 @@ r1_status r1_model_new(r1_model **out, const r1_config *c, int nthreads) {
     *out = m;
     m->cfg = *c;
     m->k = r1_kernels_get();
+    m->par_macs = R1_FWD_PAR_MACS;
     R1_TRY(r1_config_validate(c));
     if (c->E > R1_MAX_EXPERTS)
         return r1_fail(R1_UNSUPPORTED, "model: %lld routed experts (at most %d)", (long long)c->E, R1_MAX_EXPERTS);
@@ -438,7 +443,7 @@ r1_status r1_model_forward(r1_model *m, r1_kvcache *kv, const r1_batch *b, const
         R1_ASSERT(row >= 0 && row < N);
         r1_rmsnorm_forward(xn + r * D, x + row * D, m->w.norm.data, 1, D, c->rms_eps);
     }
-    r1_matmul(m->pool, logits, xn, n_out, &m->w.lm_head);
+    r1_fwd_matmul(m, logits, xn, n_out, &m->w.lm_head);
     return R1_OK;
 }
 

@@ -147,7 +147,6 @@ static int64_t make_items(moe_item *items, const moe_group *gs, int64_t ng, bool
 void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     const r1_config *c = f->c;
     const r1_layer_weights *L = &f->m->w.layers[l];
-    r1_pool *pool = f->m->pool;
     int64_t N = f->b->N, D = c->D, E = c->E, K = c->K, Fe = c->moe_ffn, Fs = c->n_shared * c->moe_ffn;
     int64_t widest = Fe > Fs ? Fe : Fs, max_items = (E + 1) * ((widest > D ? widest : D) / 16 + 2);
     size_t mark = f->ws->used;
@@ -164,7 +163,7 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     moe_item *items = r1_arena_alloc(f->ws, (size_t)max_items * sizeof(moe_item));
     R1_ASSERT(z && wt && idx && order && where && start && fill && xs && ys && h && groups && items);
 
-    r1_matmul(pool, z, x, N, &L->router);
+    r1_fwd_matmul(f->m, z, x, N, &L->router);
     const float *bias = L->router_bias.data;
     for (int64_t i = 0; i < N; i++) r1_router_select(c, z + i * E, bias, idx + i * K, wt + i * K);
 
@@ -194,14 +193,16 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
                                    &L->e_gate[e], &L->e_up[e], &L->e_down[e]};
         hp += 2 * n * Fe;
     }
-    int nth = r1_pool_size(pool);
+    int64_t macs = 0; /* of the down projections; the up region does twice as many */
+    for (int64_t g = 0; g < ng; g++) macs += groups[g].n * groups[g].F * D;
     moe_job j = {f->m->k, groups, items, D};
-    int64_t n_items = make_items(items, groups, ng, true, D, nth);
+    r1_pool *up = r1_fwd_pool(f->m, 2 * macs), *down = r1_fwd_pool(f->m, macs);
+    int64_t n_items = make_items(items, groups, ng, true, D, r1_pool_size(up));
     R1_ASSERT(n_items <= max_items);
-    r1_pool_for(pool, n_items, 1, run_up, &j);
-    n_items = make_items(items, groups, ng, false, D, nth);
+    r1_pool_for(up, n_items, 1, run_up, &j);
+    n_items = make_items(items, groups, ng, false, D, r1_pool_size(down));
     R1_ASSERT(n_items <= max_items);
-    r1_pool_for(pool, n_items, 1, run_down, &j);
+    r1_pool_for(down, n_items, 1, run_down, &j);
 
     for (int64_t i = 0; i < N; i++)
         for (int64_t k = 0; k < K; k++) f->m->k->axpy(y + i * D, wt[i * K + k], ys + where[i * K + k] * D, D);
