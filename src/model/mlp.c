@@ -5,13 +5,22 @@
 #include "kernels/matmul.h"
 #include "model/layers.h"
 
+void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        u[i] *= g[i];
+        g[i] = -g[i];
+    }
+    k->exp_scale(g, n, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) g[i] = u[i] / (1.0f + g[i]);
+}
+
 void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *gate, const r1_tensor *up,
                        const r1_tensor *down, float *h) {
     int64_t F = gate->shape[0];
     float *g = h, *u = h + N * F;
     r1_fwd_matmul(m, g, x, N, gate);
     r1_fwd_matmul(m, u, x, N, up);
-    for (int64_t i = 0; i < N * F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+    r1_silu_mul(m->k, g, u, N * F);
     r1_fwd_matmul(m, y, g, N, down);
 }
 

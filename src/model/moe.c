@@ -111,10 +111,7 @@ static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
         const moe_group *g = &j->groups[t->group];
         r1_matmul_cols_k(j->k, g->g, g->F, g->x, g->n, g->gate->data, g->gate->dtype, j->D, t->c0, t->c1);
         r1_matmul_cols_k(j->k, g->u, g->F, g->x, g->n, g->up->data, g->up->dtype, j->D, t->c0, t->c1);
-        for (int64_t i = 0; i < g->n; i++) {
-            float *a = g->g + i * g->F, *u = g->u + i * g->F;
-            for (int64_t c = t->c0; c < t->c1; c++) a[c] = a[c] / (1.0f + expf(-a[c])) * u[c];
-        }
+        for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
     }
 }
 
