@@ -72,80 +72,17 @@ void r1_router_select(const r1_config *c, const float *z, const float *bias, int
     for (int64_t k = 0; k < K; k++) wt[k] = wt[k] * norm * c->routed_scale;
 }
 
-/* ---- inference: every expert of a layer in two parallel regions ----
- * A decode step has few rows per expert (16 rows x K = 2 picks over 8
- * experts: ~4), so one matmul per expert and projection meant 3 (E + 1)
- * small products and as many fork/joins per layer. Instead the work is cut
- * into items (expert, column tile) of about equal rows x columns, the shared
- * experts being one more group over all rows:
- *   region 1: g, u = x_e gate^T, x_e up^T over a tile of F columns, a = silu(g) u
- *   region 2: y_e = a_e down^T over a tile of D columns
- * and the routed outputs are added per row, weighted, in pick order. Each
- * output element is one kernel call's, so the tiling does not change bits. */
-
-typedef struct {
-    const float *x;   /* [n, D] rows (gathered for routed experts) */
-    int64_t n, F;
-    float *g, *u;     /* [n, F]: g becomes the activation a */
-    float *y;         /* [n, D] output rows */
-    const r1_tensor *gate, *up, *down;
-} moe_group;
-
-typedef struct {
-    int32_t group;
-    int64_t c0, c1; /* column range */
-} moe_item;
-
-typedef struct {
-    const r1_kernels *k;
-    const moe_group *groups;
-    const moe_item *items;
-    int64_t D;
-} moe_job;
-
-static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
-    (void)ith;
-    const moe_job *j = p;
-    for (int64_t it = lo; it < hi; it++) {
-        const moe_item *t = &j->items[it];
-        const moe_group *g = &j->groups[t->group];
-        r1_matmul_cols_k(j->k, g->g, g->F, g->x, g->n, g->gate->data, g->gate->dtype, j->D, t->c0, t->c1);
-        r1_matmul_cols_k(j->k, g->u, g->F, g->x, g->n, g->up->data, g->up->dtype, j->D, t->c0, t->c1);
-        for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
-    }
-}
-
-static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
-    (void)ith;
-    const moe_job *j = p;
-    for (int64_t it = lo; it < hi; it++) {
-        const moe_item *t = &j->items[it];
-        const moe_group *g = &j->groups[t->group];
-        r1_matmul_cols_k(j->k, g->y, j->D, g->g, g->n, g->down->data, g->down->dtype, g->F, t->c0, t->c1);
-    }
-}
-
-/* Cuts each group's `cols` columns (F or D) into tiles of a multiple of 16
- * so that every item has about 1/(4 nth) of the total rows x columns. */
-static int64_t make_items(moe_item *items, const moe_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
-    int64_t total = 0, n = 0;
-    for (int64_t g = 0; g < ng; g++) total += gs[g].n * (by_f ? gs[g].F : D);
-    int64_t target = nth > 1 ? total / (4 * nth) + 1 : total + 1;
-    for (int64_t g = 0; g < ng; g++) {
-        int64_t cols = by_f ? gs[g].F : D, tiles = (gs[g].n * cols + target - 1) / target;
-        int64_t max_tiles = (cols + 15) / 16;
-        tiles = tiles < 1 ? 1 : tiles > max_tiles ? max_tiles : tiles;
-        int64_t w = ((cols + tiles - 1) / tiles + 15) / 16 * 16;
-        for (int64_t c = 0; c < cols; c += w) items[n++] = (moe_item){(int32_t)g, c, c + w < cols ? c + w : cols};
-    }
-    return n;
-}
+/* ---- inference ----
+ * The routed picks are gathered in expert order, and every expert with rows,
+ * plus the shared experts over all rows, goes to r1_swiglu_groups as one
+ * group: two parallel regions per layer instead of 3 (E + 1) small products
+ * (a decode step of 16 rows gives each of 8 experts ~4 rows). The routed
+ * outputs are then added per row, weighted, in pick order. */
 
 void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     const r1_config *c = f->c;
     const r1_layer_weights *L = &f->m->w.layers[l];
     int64_t N = f->b->N, D = c->D, E = c->E, K = c->K, Fe = c->moe_ffn, Fs = c->n_shared * c->moe_ffn;
-    int64_t widest = Fe > Fs ? Fe : Fs, max_items = (E + 1) * ((widest > D ? widest : D) / 16 + 2);
     size_t mark = f->ws->used;
     float *z = r1_arena_floats(f->ws, N * E);
     float *wt = r1_arena_floats(f->ws, N * K);
@@ -156,9 +93,8 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     int64_t *fill = r1_arena_alloc(f->ws, (size_t)E * sizeof(int64_t));
     float *xs = r1_arena_floats(f->ws, N * K * D), *ys = r1_arena_floats(f->ws, N * K * D);
     float *h = r1_arena_floats(f->ws, 2 * N * K * Fe + 2 * N * Fs);
-    moe_group *groups = r1_arena_alloc(f->ws, (size_t)(E + 1) * sizeof(moe_group));
-    moe_item *items = r1_arena_alloc(f->ws, (size_t)max_items * sizeof(moe_item));
-    R1_ASSERT(z && wt && idx && order && where && start && fill && xs && ys && h && groups && items);
+    r1_swiglu_group *groups = r1_arena_alloc(f->ws, (size_t)(E + 1) * sizeof(r1_swiglu_group));
+    R1_ASSERT(z && wt && idx && order && where && start && fill && xs && ys && h && groups);
 
     r1_fwd_matmul(f->m, z, x, N, &L->router);
     const float *bias = L->router_bias.data;
@@ -178,7 +114,7 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     int64_t ng = 0;
     float *hp = h;
     if (c->n_shared > 0) {
-        groups[ng++] = (moe_group){x, N, Fs, hp, hp + N * Fs, y, &L->sh_gate, &L->sh_up, &L->sh_down};
+        groups[ng++] = (r1_swiglu_group){x, N, Fs, hp, hp + N * Fs, y, &L->sh_gate, &L->sh_up, &L->sh_down};
         hp += 2 * N * Fs;
     } else {
         memset(y, 0, (size_t)(N * D) * sizeof(float));
@@ -186,21 +122,11 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     for (int64_t e = 0; e < E; e++) {
         int64_t n = start[e + 1] - start[e];
         if (n == 0) continue;
-        groups[ng++] = (moe_group){xs + start[e] * D, n, Fe, hp, hp + n * Fe, ys + start[e] * D,
+        groups[ng++] = (r1_swiglu_group){xs + start[e] * D, n, Fe, hp, hp + n * Fe, ys + start[e] * D,
                                    &L->e_gate[e], &L->e_up[e], &L->e_down[e]};
         hp += 2 * n * Fe;
     }
-    int64_t macs = 0; /* of the down projections; the up region does twice as many */
-    for (int64_t g = 0; g < ng; g++) macs += groups[g].n * groups[g].F * D;
-    moe_job j = {f->m->k, groups, items, D};
-    r1_pool *up = r1_fwd_pool(f->m, 2 * macs), *down = r1_fwd_pool(f->m, macs);
-    int64_t n_items = make_items(items, groups, ng, true, D, r1_pool_size(up));
-    R1_ASSERT(n_items <= max_items);
-    r1_pool_for(up, n_items, 1, run_up, &j);
-    n_items = make_items(items, groups, ng, false, D, r1_pool_size(down));
-    R1_ASSERT(n_items <= max_items);
-    r1_pool_for(down, n_items, 1, run_down, &j);
-
+    r1_swiglu_groups(f->m, groups, ng, D, f->ws);
     for (int64_t i = 0; i < N; i++)
         for (int64_t k = 0; k < K; k++) f->m->k->axpy(y + i * D, wt[i * K + k], ys + where[i * K + k] * D, D);
     f->ws->used = mark;
