@@ -37,8 +37,8 @@ static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
     for (int64_t it = lo; it < hi; it++) {
         const ffn_item *t = &j->items[it];
         const r1_swiglu_group *g = &j->groups[t->group];
-        r1_matmul_cols_k(j->k, g->g, g->F, g->x, g->n, g->gate->data, g->gate->dtype, j->D, t->c0, t->c1);
-        r1_matmul_cols_k(j->k, g->u, g->F, g->x, g->n, g->up->data, g->up->dtype, j->D, t->c0, t->c1);
+        r1_fwd_cols(j->k, g->g, g->F, g->x, g->n, g->gate, j->D, t->c0, t->c1);
+        r1_fwd_cols(j->k, g->u, g->F, g->x, g->n, g->up, j->D, t->c0, t->c1);
         for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
     }
 }
@@ -49,7 +49,7 @@ static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
     for (int64_t it = lo; it < hi; it++) {
         const ffn_item *t = &j->items[it];
         const r1_swiglu_group *g = &j->groups[t->group];
-        r1_matmul_cols_k(j->k, g->y, j->D, g->g, g->n, g->down->data, g->down->dtype, g->F, t->c0, t->c1);
+        r1_fwd_cols(j->k, g->y, j->D, g->g, g->n, g->down, g->F, t->c0, t->c1);
     }
 }
 
