@@ -59,6 +59,57 @@ static void check_model(const char *dir) {
 TEST(engine_matches_single_stream_deepseek) { check_model("tests/golden/ds_v3"); }
 TEST(engine_matches_single_stream_qwen2) { check_model("tests/golden/qwen2"); }
 
+/* A GRPO-style group: copies of one prompt (and two that extend it) added
+ * together prefill the shared prefix once and still decode exactly the
+ * tokens each gets alone; with a 5-row budget the donor's prefill is chunked
+ * and the copies wait for it. */
+static void check_shared_prefix(const char *dir, int64_t step_rows) {
+    enum { NG = 5, NP = 9 };
+    r1_model *m = NULL;
+    CHECK_OK(r1_model_load(&m, dir, 2));
+    if (!m) return;
+    int32_t p[NP + 2], expect[NG][MAXNEW];
+    int64_t len[NG] = {NP, NP, NP + 2, NP, NP + 1}, n_expect[NG];
+    for (int i = 0; i < NP + 2; i++) p[i] = (int32_t)((i * 13 + 7) % m->cfg.vocab);
+    for (int s = 0; s < NG; s++) {
+        r1_gen_params gp = {.max_new = 4 + s, .sampling = {.temp = 0, .top_p = 1}};
+        CHECK_OK(r1_generate(m, p, len[s], &gp, expect[s], &n_expect[s], NULL));
+    }
+    r1_engine *e = NULL;
+    CHECK_OK(r1_engine_create(&e, m, NG, 32, step_rows));
+    if (!e) return r1_model_destroy(m);
+    int64_t prompt_rows = 0;
+    for (int s = 0; s < NG; s++) {
+        r1_seq_params sp = {.max_new = 4 + s, .sampling = {.temp = 0, .top_p = 1}};
+        int slot;
+        CHECK_OK(r1_engine_add(e, p, len[s], &sp, &slot));
+        CHECK_EQ_INT(slot, s);
+        prompt_rows += len[s];
+    }
+    while (r1_engine_busy(e)) CHECK_OK(r1_engine_step(e));
+    int64_t gen_rows = 0;
+    for (int s = 0; s < NG; s++) {
+        CHECK_EQ_INT(e->seqs[s].n_out, n_expect[s]);
+        for (int64_t k = 0; k < n_expect[s] && k < e->seqs[s].n_out; k++)
+            if (e->seqs[s].out[k] != expect[s][k])
+                T_FAIL_AT("%s seq %d token %lld: %d vs %d", dir, s, (long long)k, e->seqs[s].out[k], expect[s][k]);
+        gen_rows += n_expect[s] - 1; /* the last sampled token is never fed */
+    }
+    /* the 9-token prompt once, then per copy its unshared tail: at least the
+     * last token (copies 1 and 3: 1 row; 4 extends it by one token: 1 row
+     * after copying all 9; 2 by two: 2 rows) */
+    CHECK_EQ_INT(e->rows_done, NP + 1 + 2 + 1 + 1 + gen_rows);
+    CHECK(e->rows_done < prompt_rows + gen_rows);
+    r1_engine_destroy(e);
+    r1_model_destroy(m);
+}
+
+TEST(engine_shares_prompt_prefix) {
+    check_shared_prefix("tests/golden/ds_v3", 64);
+    check_shared_prefix("tests/golden/ds_v3", 5);
+    check_shared_prefix("tests/golden/qwen2", 64);
+}
+
 TEST(engine_limits) {
     r1_model *m = NULL;
     CHECK_OK(r1_model_load(&m, "tests/golden/llama", 1));
@@ -82,6 +133,7 @@ TEST(engine_limits) {
 int main(void) {
     RUN(engine_matches_single_stream_deepseek);
     RUN(engine_matches_single_stream_qwen2);
+    RUN(engine_shares_prompt_prefix);
     RUN(engine_limits);
     TEST_MAIN_END();
 }

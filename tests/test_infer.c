@@ -70,6 +70,51 @@ TEST(sampler_matches_distribution_and_seed) {
     r1_sampler_free(&a);
 }
 
+/* The walk order the sampler promises: probability descending, ties by id
+ * (what a qsort with that comparator gave before the radix sort). */
+static const float *g_ref_prob;
+static int ref_desc(const void *a, const void *b) {
+    int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
+    if (g_ref_prob[i] != g_ref_prob[j]) return g_ref_prob[i] > g_ref_prob[j] ? -1 : 1;
+    return (i > j) - (i < j);
+}
+
+TEST(sampler_order_matches_sorted_walk) {
+    enum { V = 700 };
+    static float logits[V], prob[V];
+    static int32_t order[V];
+    r1_rng g;
+    r1_rng_seed(&g, 5);
+    for (int i = 0; i < V; i++) logits[i] = (float)(int)(8 * r1_rng_f64(&g)) * 0.5f; /* many ties */
+    logits[17] = 40.0f;                                                              /* tiny tail probabilities */
+    r1_sampler s;
+    r1_sampler_params p = {.temp = 1.0f, .top_p = 1, .seed = 9};
+    CHECK_OK(r1_sampler_init(&s, &p, V));
+    r1_rng ref;
+    r1_rng_seed(&ref, 9);
+    for (int rep = 0; rep < 300; rep++) {
+        logits[17] = rep % 2 ? 40.0f : 1.0f;
+        float mx = logits[0];
+        for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
+        double sum = 0.0;
+        for (int i = 0; i < V; i++) sum += prob[i] = expf(logits[i] - mx);
+        for (int i = 0; i < V; i++) prob[i] = (float)(prob[i] / sum), order[i] = i;
+        g_ref_prob = prob;
+        qsort(order, V, sizeof(int32_t), ref_desc);
+        double mass = 0.0, acc = 0.0;
+        for (int i = 0; i < V; i++) mass += prob[order[i]];
+        double r = r1_rng_f64(&ref) * mass;
+        int32_t want = order[V - 1];
+        for (int i = 0; i < V; i++)
+            if (r < (acc += prob[order[i]])) {
+                want = order[i];
+                break;
+            }
+        CHECK_EQ_INT(r1_sampler_sample(&s, logits), want);
+    }
+    r1_sampler_free(&s);
+}
+
 static void feed_all(r1_stopper *s, const char *const *pieces, int n, char *out) {
     out[0] = '\0';
     for (int i = 0; i < n; i++) {
@@ -191,6 +236,7 @@ TEST(kvcache_sizes) {
 int main(void) {
     RUN(sampler_greedy_and_filters);
     RUN(sampler_matches_distribution_and_seed);
+    RUN(sampler_order_matches_sorted_walk);
     RUN(stop_strings_across_pieces);
     RUN(generate_greedy_matches_golden_argmax);
     RUN(generate_stops_on_eos_and_callback);

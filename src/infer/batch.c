@@ -1,6 +1,12 @@
 /* batch: the continuous-batching step (see batch.h). Rows of a step are laid
  * out decode rows first, then prefill chunks in slot order; the forward takes
- * logits only for rows that end a prompt or carry a decoded token. */
+ * logits only for rows that end a prompt or carry a decoded token.
+ * Prompt prefixes are shared: a prefilling sequence copies the cached
+ * positions of the longest prefix it has in common with another slot's fed
+ * prompt, and waits a step while a lower slot is still computing a longer
+ * one. A GRPO group (G copies of one prompt) thus prefills its prompt once,
+ * plus one row per copy for the last prompt token, whose logits each copy
+ * samples on its own. */
 #include "infer/batch.h"
 
 #include <stdlib.h>
@@ -113,8 +119,45 @@ static void advance(r1_engine *e, int i, const float *logits) {
     q->state = R1_SEQ_DECODE;
 }
 
+/* Common prefix of a[0..na) and b[0..nb). */
+static int64_t common_prefix(const int32_t *a, int64_t na, const int32_t *b, int64_t nb) {
+    int64_t n = 0, lim = na < nb ? na : nb;
+    while (n < lim && a[n] == b[n]) n++;
+    return n;
+}
+
+/* Copies shared prompt prefixes into prefilling slots and marks the ones that
+ * should wait for a lower slot's prefill. The last prompt token is never
+ * copied: each sequence computes its own logits from it. */
+static void share_prefixes(r1_engine *e) {
+    for (int i = 0; i < e->n_slots; i++) {
+        r1_seq *q = &e->seqs[i];
+        if (q->state != R1_SEQ_PREFILL) continue;
+        q->waiting = false;
+        int64_t limit = q->n_prompt - 1, best = q->n_fed;
+        int donor = -1;
+        for (int d = 0; d < e->n_slots && q->n_fed < limit; d++) {
+            const r1_seq *o = &e->seqs[d];
+            if (d == i || o->state == R1_SEQ_FREE) continue;
+            int64_t have = o->n_fed < e->kv.len[d] ? o->n_fed : e->kv.len[d];
+            int64_t n = common_prefix(q->prompt, limit, o->prompt, have);
+            if (n > best) best = n, donor = d;
+        }
+        if (donor >= 0) {
+            r1_kvcache_copy(&e->kv, i, donor, best);
+            q->n_fed = best;
+        }
+        for (int d = 0; d < i && q->n_fed < limit; d++) {
+            const r1_seq *o = &e->seqs[d];
+            if (o->state == R1_SEQ_PREFILL && common_prefix(q->prompt, limit, o->prompt, o->n_prompt) > q->n_fed)
+                q->waiting = true;
+        }
+    }
+}
+
 r1_status r1_engine_step(r1_engine *e) {
     int64_t N = 0, n_out = 0;
+    share_prefixes(e);
     for (int i = 0; i < e->n_slots; i++) { /* decode rows first: latency of running requests */
         r1_seq *q = &e->seqs[i];
         if (q->state != R1_SEQ_DECODE) continue;
@@ -130,7 +173,7 @@ r1_status r1_engine_step(r1_engine *e) {
     }
     for (int i = 0; i < e->n_slots && N < e->step_rows; i++) {
         r1_seq *q = &e->seqs[i];
-        if (q->state != R1_SEQ_PREFILL) continue;
+        if (q->state != R1_SEQ_PREFILL || q->waiting) continue;
         int64_t take = q->n_prompt - q->n_fed, room = e->step_rows - N;
         take = take < room ? take : room;
         for (int64_t k = 0; k < take; k++, N++) {

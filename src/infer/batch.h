@@ -32,6 +32,7 @@ typedef struct {
     int32_t *prompt, *out, *stop_ids;
     int64_t n_prompt, n_fed, n_out;
     int32_t next; /* sampled, not yet fed */
+    bool waiting; /* this step: a lower slot is prefilling a longer shared prefix */
     r1_sampler sampler;
     r1_stop_reason reason;
 } r1_seq;
@@ -57,7 +58,9 @@ void r1_engine_destroy(r1_engine *e);
  * R1_LIMIT when every slot is busy or the prompt cannot fit the context. */
 r1_status r1_engine_add(r1_engine *e, const int32_t *prompt, int64_t n, const r1_seq_params *p, int *slot);
 /* One model call over all active sequences. Finished sequences go to
- * R1_SEQ_DONE and keep their output until released. */
+ * R1_SEQ_DONE and keep their output until released. A prefilling sequence
+ * first takes the cached positions of the longest prompt prefix it shares
+ * with another slot (see batch.c), so G copies of one prompt prefill it once. */
 r1_status r1_engine_step(r1_engine *e);
 /* True while some sequence is prefilling or decoding. */
 bool r1_engine_busy(const r1_engine *e);

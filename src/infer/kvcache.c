@@ -2,6 +2,7 @@
 #include "infer/kvcache.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/arena.h"
 
@@ -37,4 +38,11 @@ void r1_kvcache_free(r1_kvcache *kv) {
     free(kv->len);
     kv->data = NULL;
     kv->len = NULL;
+}
+
+void r1_kvcache_copy(r1_kvcache *kv, int64_t dst, int64_t src, int64_t n) {
+    R1_ASSERT(dst != src && n >= 0 && n <= kv->len[src]);
+    for (int64_t l = 0; l < kv->n_layers; l++)
+        memcpy(r1_kvcache_at(kv, l, dst, 0), r1_kvcache_at(kv, l, src, 0), (size_t)n * (size_t)kv->width * sizeof(float));
+    kv->len[dst] = n;
 }

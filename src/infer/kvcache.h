@@ -34,6 +34,9 @@ static inline float *r1_kvcache_at(const r1_kvcache *kv, int64_t l, int64_t slot
     return kv->data + (((size_t)l * (size_t)kv->n_slots + (size_t)slot) * (size_t)kv->max_ctx + (size_t)pos) *
                           (size_t)kv->width;
 }
+/* Makes slot dst hold the first n positions of slot src (every layer); the
+ * rest of dst is forgotten. */
+void r1_kvcache_copy(r1_kvcache *kv, int64_t dst, int64_t src, int64_t n);
 /* Forgets a slot's history (a finished sequence frees its slot). */
 static inline void r1_kvcache_clear(r1_kvcache *kv, int64_t slot) { kv->len[slot] = 0; }
 

@@ -30,6 +30,8 @@ typedef struct {
     int64_t vocab;
     float *prob;   /* [vocab] */
     int32_t *cand; /* [vocab] */
+    int32_t *tmp;  /* [vocab] sort scratch */
+    uint32_t *key; /* [2, vocab] sort keys */
 } r1_sampler;
 
 r1_status r1_sampler_init(r1_sampler *s, const r1_sampler_params *p, int64_t vocab);

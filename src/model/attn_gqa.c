@@ -50,9 +50,9 @@ void r1_gqa_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     float *q = r1_arena_floats(f->ws, N * H * hd), *kk = r1_arena_floats(f->ws, N * kw);
     float *vv = r1_arena_floats(f->ws, N * kw), *out = r1_arena_floats(f->ws, N * H * hd);
     R1_ASSERT(q && kk && vv && out);
-    r1_matmul(pool, q, x, N, &L->q);
-    r1_matmul(pool, kk, x, N, &L->k);
-    r1_matmul(pool, vv, x, N, &L->v);
+    r1_fwd_matmul(f->m, q, x, N, &L->q);
+    r1_fwd_matmul(f->m, kk, x, N, &L->k);
+    r1_fwd_matmul(f->m, vv, x, N, &L->v);
     add_bias(q, &L->q_bias, N, H * hd);
     add_bias(kk, &L->k_bias, N, kw);
     add_bias(vv, &L->v_bias, N, kw);
@@ -69,8 +69,10 @@ void r1_gqa_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     gqa_job j = {.f = f, .l = l, .q = q, .out = out, .per_thread = r1_align_up((size_t)maxpos * 4) / 4};
     j.scratch = r1_arena_floats(f->ws, r1_pool_size(pool) * j.per_thread);
     R1_ASSERT(j.scratch);
-    r1_pool_for(pool, N * H, 1, attend, &j);
-    r1_matmul(pool, y, out, N, &L->o);
+    int64_t spread = 0;
+    for (int64_t i = 0; i < N; i++) spread += b->pos[i] + 1;
+    r1_pool_for(r1_fwd_pool(f->m, 2 * spread * H * hd), N * H, 1, attend, &j);
+    r1_fwd_matmul(f->m, y, out, N, &L->o);
     f->ws->used = mark;
 }
 

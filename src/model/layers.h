@@ -13,9 +13,28 @@
 /* y[N,D] = w * x / sqrt(mean(x^2) + eps), row by row (y may alias x). */
 void r1_rmsnorm_forward(float *y, const float *x, const float *w, int64_t N, int64_t D, float eps);
 
-/* SwiGLU FFN: y[N,D] = down(silu(gate x) * up x). h is scratch [2, N, F]. */
+/* g[n] = silu(g) * u = g u / (1 + exp(-g)) with the kernel table's vector
+ * exp (expf per element was 5% of a batched decode step); u is clobbered. */
+void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n);
+
+/* SwiGLU FFN: y[N,D] = down(silu(gate x) * up x). h is scratch [2, N, F];
+ * the model's workspace (m->ws) lends r1_swiglu_groups_ws(1, F, D) bytes. */
 void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *gate, const r1_tensor *up,
                        const r1_tensor *down, float *h);
+
+/* One SwiGLU over n rows: y[n, D] = down(silu(gate x) * up x) with g, u
+ * scratch [n, F] each (g ends holding the activation). */
+typedef struct {
+    const float *x;
+    int64_t n, F;
+    float *g, *u, *y;
+    const r1_tensor *gate, *up, *down;
+} r1_swiglu_group;
+/* Runs ng SwiGLUs (a MoE layer's experts, or one dense FFN) in two parallel
+ * regions of (group, column tile) items (mlp.c); ws lends
+ * r1_swiglu_groups_ws(ng, largest F, D) bytes. */
+void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_t D, r1_arena *ws);
+size_t r1_swiglu_groups_ws(int64_t ng, int64_t F, int64_t D);
 
 /* Router for one token: picks K experts from the raw router logits z [E]
  * (ARCH.md §2.9): scores s = sigmoid|softmax(z); selection uses s + bias
@@ -23,6 +42,21 @@ void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r
  * unbiased s of the chosen experts, renormalised if norm_topk_prob, times
  * routed_scaling_factor. idx/wt are [K], ordered by selection score. */
 void r1_router_select(const r1_config *c, const float *z, const float *bias, int32_t *idx, float *wt);
+
+/* The inference forward's parallel regions: a product of fewer than
+ * m->par_macs (default R1_FWD_PAR_MACS) multiply-adds runs on the calling thread, because a
+ * fork/join costs 2-4 us on the 2-vCPU VM when it is quiet and 5-20 us when
+ * it is shared (measured), about the f32 kernel time of 250k multiply-adds;
+ * the demo model's single-row decode step was slower on 2 threads than on 1. */
+#define R1_FWD_PAR_MACS ((int64_t)1 << 18)
+static inline r1_pool *r1_fwd_pool(r1_model *m, int64_t macs) { return macs >= m->par_macs ? m->pool : NULL; }
+/* r1_matmul on r1_fwd_pool's choice for w's size. */
+void r1_fwd_matmul(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *w);
+/* Columns [m0, m1) of y[n, ldy] = x[n, K] w^T on the calling thread, for any
+ * weight dtype; f32/bf16/f16 weights with n > 1 go by blocks of 16 rows with
+ * the next block prefetched (model.c). */
+void r1_fwd_cols(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t n, const r1_tensor *w, int64_t K,
+                 int64_t m0, int64_t m1);
 
 /* The forward state shared by the layers of one model call. */
 typedef struct {

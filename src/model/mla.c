@@ -20,8 +20,9 @@ typedef struct {
     r1_fwd *f;
     int64_t l;
     const float *q;  /* [N, H*(Dn+Dr)] roped */
-    float *qhat;     /* absorbed: [N, H*Rkv] */
-    float *ohat;     /* absorbed: [N, H*Rkv] */
+    float *qc;       /* absorbed: [N, H, Rkv+Dr] absorbed queries | rope parts */
+    float *oh;       /* absorbed: [N, H, Rkv] attention-weighted latent sums */
+    int64_t hchunk;  /* absorbed: heads per attention item */
     const float *kvd; /* naive: [P, H*(Dn+Dv)] decompressed K_nope|V per head */
     const int64_t *rows; /* naive: rows of the current slot */
     float *out;      /* [N, H*Dv] */
@@ -30,19 +31,67 @@ typedef struct {
     int64_t slot;
 } mla_job;
 
-/* q^ = W_UK_h^T q_nope_h for every row: one kernel call per head on the
- * precomputed transposed slice kT[h] = [Rkv, Dn]. */
+/* Floats of per-thread scratch: naive needs the scores of one query [P];
+ * absorbed the gathered per-head operands [N, max(Dn, Rkv)] and the scores
+ * of every head of one row [H, P]. */
+static int64_t mla_scratch(const r1_config *c, int64_t N, int64_t P) {
+    int64_t a = N * (c->Dn > c->Rkv ? c->Dn : c->Rkv), b = c->H * P;
+    return (int64_t)r1_align_up((size_t)(a > b ? a : b) * sizeof(float)) / (int64_t)sizeof(float);
+}
+
+/* q^_h = W_UK_h^T q_nope_h for every row: one kernel call per head on the
+ * precomputed transposed slice kT[h] = [Rkv, Dn]; the rope part follows it,
+ * so each (row, head) query is one [Rkv+Dr] vector against the cache entries. */
 static void absorb_q(void *p, int64_t h0, int64_t h1, int ith) {
     mla_job *j = p;
     const r1_config *c = j->f->c;
     const r1_tensor *kT = &j->f->m->kT[j->l];
-    int64_t N = j->f->b->N, H = c->H, qk = c->Dn + c->Dr;
+    int64_t N = j->f->b->N, H = c->H, qk = c->Dn + c->Dr, R = c->Rkv, W = R + c->Dr;
     float *g = j->scratch + ith * j->per_thread;
-    size_t hbytes = (size_t)c->Rkv * r1_dtype_row_bytes(kT->dtype, c->Dn);
+    size_t hbytes = (size_t)R * r1_dtype_row_bytes(kT->dtype, c->Dn);
     for (int64_t h = h0; h < h1; h++) {
-        for (int64_t i = 0; i < N; i++) memcpy(g + i * c->Dn, j->q + i * H * qk + h * qk, (size_t)c->Dn * sizeof(float));
-        const char *w = (const char *)kT->data + (size_t)h * hbytes;
-        r1_matmul_cols_k(j->f->m->k, j->qhat + h * c->Rkv, H * c->Rkv, g, N, w, kT->dtype, c->Dn, 0, c->Rkv);
+        for (int64_t i = 0; i < N; i++) {
+            memcpy(g + i * c->Dn, j->q + i * H * qk + h * qk, (size_t)c->Dn * sizeof(float));
+            memcpy(j->qc + (i * H + h) * W + R, j->q + i * H * qk + h * qk + c->Dn, (size_t)c->Dr * sizeof(float));
+        }
+        r1_matmul_cols_k(j->f->m->k, j->qc + h * W, H * W, g, N, (const char *)kT->data + (size_t)h * hbytes, kT->dtype,
+                         c->Dn, 0, R);
+    }
+}
+
+/* s[0..n) = softmax(tau s) with the kernel table's vector exp. */
+static void softmax_scaled(const r1_kernels *k, float *s, int64_t n, float tau) {
+    float mx = -INFINITY;
+    for (int64_t t = 0; t < n; t++) {
+        s[t] *= tau;
+        mx = s[t] > mx ? s[t] : mx;
+    }
+    k->exp_scale(s, n, mx, 1.0f);
+    double sum = 0.0;
+    for (int64_t t = 0; t < n; t++) sum += s[t];
+    float inv = (float)(1.0 / sum);
+    for (int64_t t = 0; t < n; t++) s[t] *= inv;
+}
+
+/* Attention of (row, head chunk) items. All heads of a row read the same
+ * latents, so they are two small GEMMs on the kernel table instead of a
+ * dot and an axpy per (head, position) (which ran 4x slower, bench_rollout):
+ *   S = tau Q^ [c | r]^T   [heads, n]   (x = the heads' queries, w = the n cache rows)
+ *   O^ = softmax(S) C      [heads, Rkv] (b = the latent part of the cache rows) */
+static void attend_absorbed(void *p, int64_t lo, int64_t hi, int ith) {
+    mla_job *j = p;
+    const r1_config *c = j->f->c;
+    const r1_kernels *k = j->f->m->k;
+    const r1_batch *b = j->f->b;
+    int64_t H = c->H, R = c->Rkv, W = R + c->Dr, nch = (H + j->hchunk - 1) / j->hchunk;
+    float tau = (float)j->f->m->rope.attn_scale, *s = j->scratch + ith * j->per_thread;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t i = it / nch, h0 = it % nch * j->hchunk, h1 = h0 + j->hchunk < H ? h0 + j->hchunk : H;
+        int64_t n = b->pos[i] + 1;
+        const float *lat = r1_kvcache_at(j->f->kv, j->l, b->slot[i], 0); /* [n, W], contiguous */
+        k->matmul[R1_DT_F32](s, n, j->qc + (i * H + h0) * W, h1 - h0, lat, W, 0, n);
+        for (int64_t h = 0; h < h1 - h0; h++) softmax_scaled(k, s + h * n, n, tau);
+        k->gemm_nn(j->oh + (i * H + h0) * R, R, s, n, 1, lat, W, n, 0, h1 - h0, 0, R, false);
     }
 }
 
@@ -52,36 +101,14 @@ static void expand_v(void *p, int64_t h0, int64_t h1, int ith) {
     mla_job *j = p;
     const r1_config *c = j->f->c;
     const r1_tensor *kvb = &j->f->m->w.layers[j->l].kv_b, *vb = j->f->m->vb ? &j->f->m->vb[j->l] : NULL;
-    int64_t N = j->f->b->N, H = c->H;
+    int64_t N = j->f->b->N, H = c->H, R = c->Rkv;
     float *g = j->scratch + ith * j->per_thread;
     for (int64_t h = h0; h < h1; h++) {
-        for (int64_t i = 0; i < N; i++)
-            memcpy(g + i * c->Rkv, j->ohat + i * H * c->Rkv + h * c->Rkv, (size_t)c->Rkv * sizeof(float));
-        const void *w = vb && vb->data ? (const char *)vb->data + (size_t)(h * c->Dv) * r1_dtype_row_bytes(vb->dtype, c->Rkv)
+        for (int64_t i = 0; i < N; i++) memcpy(g + i * R, j->oh + (i * H + h) * R, (size_t)R * sizeof(float));
+        const void *w = vb && vb->data ? (const char *)vb->data + (size_t)(h * c->Dv) * r1_dtype_row_bytes(vb->dtype, R)
                                        : r1_tensor_row(kvb, h * (c->Dn + c->Dv) + c->Dn);
         r1_dtype wt = vb && vb->data ? vb->dtype : kvb->dtype;
-        r1_matmul_cols_k(j->f->m->k, j->out + h * c->Dv, H * c->Dv, g, N, w, wt, c->Rkv, 0, c->Dv);
-    }
-}
-
-/* Absorbed attention for (row, head) items: scores against every cached latent. */
-static void attend_absorbed(void *p, int64_t lo, int64_t hi, int ith) {
-    mla_job *j = p;
-    const r1_config *c = j->f->c;
-    const r1_kernels *k = j->f->m->k;
-    int64_t H = c->H, qk = c->Dn + c->Dr, R = c->Rkv;
-    float tau = (float)j->f->m->rope.attn_scale, *s = j->scratch + ith * j->per_thread;
-    for (int64_t it = lo; it < hi; it++) {
-        int64_t i = it / H, h = it % H, slot = j->f->b->slot[i], n = j->f->b->pos[i] + 1;
-        const float *qh = j->qhat + i * H * R + h * R, *qpe = j->q + i * H * qk + h * qk + c->Dn;
-        for (int64_t t = 0; t < n; t++) {
-            const float *e = r1_kvcache_at(j->f->kv, j->l, slot, t);
-            s[t] = tau * (k->dot(qh, e, R) + k->dot(qpe, e + R, c->Dr));
-        }
-        r1_softmax_inplace(s, n);
-        float *o = j->ohat + i * H * R + h * R;
-        memset(o, 0, (size_t)R * sizeof(float));
-        for (int64_t t = 0; t < n; t++) k->axpy(o, s[t], r1_kvcache_at(j->f->kv, j->l, slot, t), R);
+        r1_matmul_cols_k(j->f->m->k, j->out + h * c->Dv, H * c->Dv, g, N, w, wt, R, 0, c->Dv);
     }
 }
 
@@ -131,11 +158,11 @@ static void mla_naive(mla_job *j) {
         R1_ASSERT(lat && kvd);
         for (int64_t t = 0; t < P; t++)
             memcpy(lat + t * R, r1_kvcache_at(f->kv, j->l, b->slot[i0], t), (size_t)R * sizeof(float));
-        r1_matmul(f->m->pool, kvd, lat, P, &f->m->w.layers[j->l].kv_b);
+        r1_fwd_matmul(f->m, kvd, lat, P, &f->m->w.layers[j->l].kv_b);
         j->kvd = kvd;
         j->rows = rows;
         j->slot = b->slot[i0];
-        r1_pool_for(f->m->pool, n * H, 1, attend_naive, j);
+        r1_pool_for(r1_fwd_pool(f->m, n * H * P * (c->Dn + c->Dr + c->Dv)), n * H, 1, attend_naive, j);
         f->ws->used = mark;
     }
 }
@@ -154,13 +181,13 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     if (c->Rq > 0) {
         float *qa = r1_arena_floats(f->ws, N * c->Rq);
         R1_ASSERT(qa);
-        r1_matmul(pool, qa, x, N, &L->q_a);
+        r1_fwd_matmul(f->m, qa, x, N, &L->q_a);
         r1_rmsnorm_forward(qa, qa, L->q_a_norm.data, N, c->Rq, MLA_LORA_EPS);
-        r1_matmul(pool, q, qa, N, &L->q_b);
+        r1_fwd_matmul(f->m, q, qa, N, &L->q_b);
     } else {
-        r1_matmul(pool, q, x, N, &L->q);
+        r1_fwd_matmul(f->m, q, x, N, &L->q);
     }
-    r1_matmul(pool, kva, x, N, &L->kv_a);
+    r1_fwd_matmul(f->m, kva, x, N, &L->kv_a);
     for (int64_t i = 0; i < N; i++) {
         const float *cs = f->cs + i * c->Dr;
         float *e = kva + i * W;
@@ -173,8 +200,7 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     int nth = r1_pool_size(pool);
     int64_t maxpos = 0;
     for (int64_t i = 0; i < N; i++) maxpos = b->pos[i] + 1 > maxpos ? b->pos[i] + 1 : maxpos;
-    int64_t per = maxpos > N * (R > c->Dn ? R : c->Dn) ? maxpos : N * (R > c->Dn ? R : c->Dn);
-    mla_job j = {.f = f, .l = l, .q = q, .out = out, .per_thread = r1_align_up((size_t)per * 4) / 4};
+    mla_job j = {.f = f, .l = l, .q = q, .out = out, .per_thread = mla_scratch(c, N, maxpos)};
     j.scratch = r1_arena_floats(f->ws, nth * j.per_thread);
     R1_ASSERT(j.scratch);
 
@@ -186,14 +212,19 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     if (mode == R1_MLA_NAIVE) {
         mla_naive(&j);
     } else {
-        j.qhat = r1_arena_floats(f->ws, N * H * R);
-        j.ohat = r1_arena_floats(f->ws, N * H * R);
-        R1_ASSERT(j.qhat && j.ohat);
-        r1_pool_for(pool, H, 1, absorb_q, &j);
-        r1_pool_for(pool, N * H, 1, attend_absorbed, &j);
-        r1_pool_for(pool, H, 1, expand_v, &j);
+        /* rows x head chunks: whole rows when there are enough to share out */
+        int64_t nch = N >= nth ? 1 : (nth + N - 1) / N < H ? (nth + N - 1) / N : H;
+        j.hchunk = (H + nch - 1) / nch;
+        j.qc = r1_arena_floats(f->ws, N * H * W);
+        j.oh = r1_arena_floats(f->ws, N * H * R);
+        R1_ASSERT(j.qc && j.oh);
+        int64_t spread = 0; /* the rows' cached positions */
+        for (int64_t i = 0; i < N; i++) spread += b->pos[i] + 1;
+        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dn), H, 1, absorb_q, &j);
+        r1_pool_for(r1_fwd_pool(f->m, 2 * spread * H * W), N * ((H + j.hchunk - 1) / j.hchunk), 1, attend_absorbed, &j);
+        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dv), H, 1, expand_v, &j);
     }
-    r1_matmul(pool, y, out, N, &L->o);
+    r1_fwd_matmul(f->m, y, out, N, &L->o);
     f->ws->used = mark;
 }
 

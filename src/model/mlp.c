@@ -5,14 +5,100 @@
 #include "kernels/matmul.h"
 #include "model/layers.h"
 
+void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        u[i] *= g[i];
+        g[i] = -g[i];
+    }
+    k->exp_scale(g, n, 0.0f, 1.0f);
+    for (int64_t i = 0; i < n; i++) g[i] = u[i] / (1.0f + g[i]);
+}
+
+/* The groups' work is cut into items (group, column tile) of about equal
+ * rows x columns, for two parallel regions:
+ *   1: g, u = x gate^T, x up^T over a tile of F columns, then a = silu(g) u
+ *   2: y = a down^T over a tile of D columns
+ * Each output element is one kernel call's, so the tiling does not change bits. */
+typedef struct {
+    int32_t group;
+    int64_t c0, c1; /* column range */
+} ffn_item;
+
+typedef struct {
+    const r1_kernels *k;
+    const r1_swiglu_group *groups;
+    const ffn_item *items;
+    int64_t D;
+} ffn_job;
+
+static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const ffn_job *j = p;
+    for (int64_t it = lo; it < hi; it++) {
+        const ffn_item *t = &j->items[it];
+        const r1_swiglu_group *g = &j->groups[t->group];
+        r1_fwd_cols(j->k, g->g, g->F, g->x, g->n, g->gate, j->D, t->c0, t->c1);
+        r1_fwd_cols(j->k, g->u, g->F, g->x, g->n, g->up, j->D, t->c0, t->c1);
+        for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
+    }
+}
+
+static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const ffn_job *j = p;
+    for (int64_t it = lo; it < hi; it++) {
+        const ffn_item *t = &j->items[it];
+        const r1_swiglu_group *g = &j->groups[t->group];
+        r1_fwd_cols(j->k, g->y, j->D, g->g, g->n, g->down, g->F, t->c0, t->c1);
+    }
+}
+
+/* Cuts each group's columns (F, or D when by_f is false) into tiles of a
+ * multiple of 16 so that every item has about 1/(4 nth) of the total rows x
+ * columns (one tile per group on one thread). */
+static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
+    int64_t total = 0, n = 0;
+    for (int64_t g = 0; g < ng; g++) total += gs[g].n * (by_f ? gs[g].F : D);
+    int64_t target = nth > 1 ? total / (4 * nth) + 1 : total + 1;
+    for (int64_t g = 0; g < ng; g++) {
+        int64_t cols = by_f ? gs[g].F : D, tiles = (gs[g].n * cols + target - 1) / target;
+        int64_t max_tiles = (cols + 15) / 16;
+        tiles = tiles < 1 ? 1 : tiles > max_tiles ? max_tiles : tiles;
+        int64_t w = ((cols + tiles - 1) / tiles + 15) / 16 * 16;
+        for (int64_t c = 0; c < cols; c += w) items[n++] = (ffn_item){(int32_t)g, c, c + w < cols ? c + w : cols};
+    }
+    return n;
+}
+
+size_t r1_swiglu_groups_ws(int64_t ng, int64_t F, int64_t D) {
+    return r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+}
+
+void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_t D, r1_arena *ws) {
+    int64_t macs = 0, F = 0; /* macs of the down projections; the up region does twice as many */
+    for (int64_t g = 0; g < ng; g++) {
+        macs += gs[g].n * gs[g].F * D;
+        F = gs[g].F > F ? gs[g].F : F;
+    }
+    size_t mark = ws->used, bytes = r1_swiglu_groups_ws(ng, F, D);
+    ffn_item *items = r1_arena_alloc(ws, bytes);
+    R1_ASSERT(items);
+    ffn_job j = {m->k, gs, items, D};
+    r1_pool *up = r1_fwd_pool(m, 2 * macs), *down = r1_fwd_pool(m, macs);
+    int64_t n = make_items(items, gs, ng, true, D, r1_pool_size(up));
+    R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
+    r1_pool_for(up, n, 1, run_up, &j);
+    n = make_items(items, gs, ng, false, D, r1_pool_size(down));
+    R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
+    r1_pool_for(down, n, 1, run_down, &j);
+    ws->used = mark;
+}
+
 void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *gate, const r1_tensor *up,
                        const r1_tensor *down, float *h) {
     int64_t F = gate->shape[0];
-    float *g = h, *u = h + N * F;
-    r1_matmul(m->pool, g, x, N, gate);
-    r1_matmul(m->pool, u, x, N, up);
-    for (int64_t i = 0; i < N * F; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
-    r1_matmul(m->pool, y, g, N, down);
+    r1_swiglu_group g = {x, N, F, h, h + N * F, y, gate, up, down};
+    r1_swiglu_groups(m, &g, 1, gate->shape[1], &m->ws);
 }
 
 /* ---- training ----

@@ -46,6 +46,9 @@ typedef struct {
     /* llama GGUF: q/k rows are in llama.cpp's order (each head's two rotary
      * halves interleaved), so rope pairs adjacent elements instead. */
     bool qk_permuted;
+    /* Inference products below par_macs multiply-adds run on the calling
+     * thread (layers.h; 0: every region on the pool, for tests). */
+    int64_t par_macs;
     /* Forward workspace for up to ws_rows rows and ws_ctx positions. */
     r1_arena ws;
     int64_t ws_rows, ws_ctx;
