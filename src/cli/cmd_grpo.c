@@ -25,6 +25,7 @@ static const char *USAGE =
     "  --mu N              optimizer updates per rollout batch (default 2)\n"
     "  --micro N           sequences per forward/backward (default 16)\n"
     "  --lr LR             AdamW learning rate, constant after --warmup N updates (default 5e-5, 10)\n"
+    "  --lr-decay F        instead a cosine from LR down to F*LR over --steps (default 1: constant)\n"
     "  --beta KL           k3 KL weight to the frozen start model (default 0.02; 0 keeps no reference)\n"
     "  --clip EPS          clip range 1-EPS..1+EPS (default 0.2)\n"
     "  --clip-high EPS     upper clip 1+EPS, DAPO clip-higher (default: --clip)\n"
@@ -68,6 +69,7 @@ int cmd_grpo(int argc, char **argv) {
         else if (cli_is(a, "--micro")) bad = cli_parse_i64(v, &n) || n < 1, c.micro = n;
         else if (cli_is(a, "--lr")) bad = cli_parse_f64(v, &x) || x <= 0, c.lr = (float)x;
         else if (cli_is(a, "--warmup")) bad = cli_parse_i64(v, &n), c.warmup = n;
+        else if (cli_is(a, "--lr-decay")) bad = cli_parse_f64(v, &x) || x < 0 || x > 1, c.lr_decay = (float)x;
         else if (cli_is(a, "--beta")) bad = cli_parse_f64(v, &x) || x < 0, c.beta = (float)x;
         else if (cli_is(a, "--clip")) bad = cli_parse_f64(v, &x) || x <= 0 || x >= 1, c.eps_low = (float)x;
         else if (cli_is(a, "--clip-high")) bad = cli_parse_f64(v, &x) || x <= 0, c.eps_high = (float)x, clip_high_set = true;

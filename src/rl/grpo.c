@@ -28,6 +28,7 @@
 
 void r1_grpo_defaults(r1_grpo_cfg *c) {
     *c = (r1_grpo_cfg){.steps = 100, .prompts = 8, .G = 8, .max_new = 48, .mu = 2, .micro = 16, .lr = 5e-5f, .warmup = 10,
+                       .lr_decay = 1.0f,
                        .wd = 0.0f, .grad_clip = 1.0f, .beta = 0.02f, .eps_low = 0.2f, .eps_high = 0.28f,
                        .temp = 1.0f, .adv_eps = 1e-4f, .scale_std = true, .drop_flat = false,
                        .agg = R1_AGG_TOKEN_MEAN, .rw = r1_reward_defaults(), .seed = 1, .keep_groups = 2};
@@ -109,7 +110,7 @@ static r1_status setup(grpo *g) {
     g->B = c->micro < g->S ? c->micro : g->S;
     r1_train_opts o;
     r1_train_opts_default(&o);
-    o.B = g->B, o.T = g->T, o.lr = o.min_lr = c->lr, o.warmup = c->warmup, o.total_steps = c->steps * c->mu + 1;
+    o.B = g->B, o.T = g->T, o.lr = c->lr, o.min_lr = c->lr * c->lr_decay, o.warmup = c->warmup, o.total_steps = c->steps * c->mu + 1;
     o.weight_decay = c->wd, o.clip = c->grad_clip, o.bias_gamma = 0.0f, o.aux_alpha = 0.0f, o.mtp_lambda = 0.0f;
     o.seed = c->seed;
     R1_TRY(r1_policy_train(g->p, &o));

@@ -44,6 +44,7 @@ typedef struct {
     int64_t micro;       /* sequences per forward/backward */
     float lr, wd, grad_clip;
     int64_t warmup;      /* optimizer steps of linear lr warm-up (Adam's first steps are sign-like) */
+    float lr_decay;      /* cosine from lr down to lr_decay * lr over `steps` (1: constant lr) */
     float beta;          /* k3 KL weight (0: no reference model) */
     float eps_low, eps_high;
     float temp;          /* rollout temperature (log-probs use the same) */
@@ -62,7 +63,7 @@ typedef struct {
     void *ctx;
 } r1_grpo_cfg;
 
-/* G 8, P 8, max_new 48, mu 2, micro 16, lr 5e-5 (warm-up 10), wd 0, clip 1, beta 0.02,
+/* G 8, P 8, max_new 48, mu 2, micro 16, lr 5e-5 (warm-up 10, constant), wd 0, clip 1, beta 0.02,
  * eps 0.2 / 0.28, temp 1, adv_eps 1e-4, std scaling on, token-mean, rewards
  * 1 / 0.1 / 0, 100 steps, keep 2 groups. The taskset is left for the caller. */
 void r1_grpo_defaults(r1_grpo_cfg *c);
