@@ -28,13 +28,14 @@ static const char *USAGE =
     "  --tasks LIST        tasks (default chain)\n"
     "  --difficulty A-B    difficulty range (default 3-4)\n"
     "  --pretrain-steps N  pretraining steps planned (default 6000; stops earlier when the held-out loss does)\n"
-    "  --grpo-steps N      GRPO steps (default 100)\n"
+    "  --grpo-steps N      GRPO steps (default 200)\n"
     "  --pretrain-s S --grpo-s S   time caps in seconds (default 420, 300): a slower machine runs fewer steps\n"
     "  --pretrain-batch B --pretrain-lr X   pretraining batch (default 8 x 128) and peak lr (default 3e-3)\n"
-    "  --eval-n N          held-out problems per task (default 256)\n"
+    "  --eval-n N          held-out problems per task (default 512)\n"
     "  --mix-steps P       share of pretraining documents with worked steps (default 0.35)\n"
     "  --mix-bare P        share without think/answer tags (default 0.1)\n"
-    "  --lr X --beta X --group G --prompts P --mu N --max-new N   GRPO settings (3e-5, 0.02, 8, 8, 2, 96)\n"
+    "  --lr X --beta X --group G --prompts P --mu N --max-new N   GRPO settings (5e-5 cosine to 5e-6,\n"
+    "                      0.001, 8, 8, 2, 96)\n"
     "  --quick             a 1-minute smoke run (tests)\n";
 
 typedef struct {
@@ -186,10 +187,11 @@ int cmd_demo(int argc, char **argv) {
     /* Step counts, not time, decide the run, so it is the same on any machine
      * (docs/GRPO.md); the time budgets are only caps for a slow or busy one. */
     demo_opts o = {.out = "runs/demo", .tasks = "chain", .dmin = 3, .dmax = 4, .pretrain_s = 420, .grpo_s = 300,
-                   .eval_n = 256, .docs = 200000, .pretrain_steps = 6000, .pretrain_batch = 8,
+                   .eval_n = 512, .docs = 200000, .pretrain_steps = 6000, .pretrain_batch = 8,
                    .mix = {.p_steps = 0.35f, .p_bare = 0.1f}};
     r1_grpo_defaults(&o.g);
-    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 96, o.g.mu = 2, o.g.lr = 3e-5f, o.g.beta = 0.02f, o.g.steps = 100;
+    o.g.prompts = 8, o.g.G = 8, o.g.max_new = 96, o.g.mu = 2, o.g.lr = 5e-5f, o.g.lr_decay = 0.1f, o.g.beta = 0.001f;
+    o.g.steps = 200;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
     if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000, o.pretrain_steps = 100000, o.g.steps = 100000;
