@@ -70,19 +70,11 @@ static inline __attribute__((always_inline)) void dot_q4_0(float *out, const r1_
     for (int r = 0; r < nx; r++) out[r] = hsum8(acc[r]);
 }
 
-/* The 8 6-bit scales (or mins) of a Q4_K block as bytes: words u0, u1, u2 of
- * the 12 packed bytes give scales 0-3 = u0 & 63, mins 0-3 = u1 & 63,
- * scales 4-7 = low nibbles of u2 | top bits of u0, mins 4-7 = high nibbles of
- * u2 | top bits of u1. */
+/* The 8 scales and mins of a Q4_K block as two pairs of 32-bit words. */
 static inline void q4_K_unpack(const uint8_t *p, uint32_t sc[2], uint32_t mn[2]) {
-    uint32_t u0, u1, u2;
-    memcpy(&u0, p, 4);
-    memcpy(&u1, p + 4, 4);
-    memcpy(&u2, p + 8, 4);
-    sc[0] = u0 & 0x3f3f3f3fu;
-    mn[0] = u1 & 0x3f3f3f3fu;
-    sc[1] = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
-    mn[1] = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    uint64_t s, m;
+    r1_q4_K_scales8(p, &s, &m);
+    sc[0] = (uint32_t)s, sc[1] = (uint32_t)(s >> 32), mn[0] = (uint32_t)m, mn[1] = (uint32_t)(m >> 32);
 }
 
 /* ---- Q4_K x q8K ---- */
