@@ -17,6 +17,8 @@ void r1_qgemm_q8_0_avx512(float *y, int64_t ldy, const void *xq, int64_t N, cons
                           int64_t m1, void *ws);
 void r1_qgemm_q4_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
                           int64_t m1, void *ws);
+void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws);
 size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K);
 #endif
 

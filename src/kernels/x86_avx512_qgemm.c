@@ -24,7 +24,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 enum { R = 4,          /* activation rows per register tile */
-       XBLOCK = 256 << 10 }; /* bytes of activation rows kept in L2 while panels stream past */
+       XBLOCK = 512 << 10 }; /* bytes of activation rows kept in L2 while panels stream past */
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -251,10 +251,133 @@ void r1_qgemm_q4_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, cons
     }
 }
 
+/* ---- Q6_K: codes q in 0..63 stand for q - 32 ----
+ * As Q4_K with 16 sub-blocks of 16 (signed 8-bit scales; a vpmaddubsw pair
+ * is at most 2 * 63 * 128). The -32 offset, -32 sum_s sc_s (x sums of 16),
+ * goes into the same int32 lanes through four more vpdpwssd with the scales
+ * premultiplied by -32 at packing time (|-32 sc| <= 4096). */
+typedef struct {
+    uint8_t q[32][64];  /* vector v: codes of k = 8v .. 8v+7 of each row */
+    int16_t sc[16][32]; /* sub-block s: row j's scale in int16 lanes 4j .. 4j+3 */
+    int16_t off[4][32]; /* -32 * row j's scales 4h .. 4h+3 in int16 lanes 4j .. 4j+3 */
+    float d[16];
+} pk_q6_K;
+_Static_assert(sizeof(pk_q6_K) == 3392, "packed Q6_K block");
+
+static void pack_q6_K(pk_q6_K *p, const r1_block_q6_K *w, int64_t nb, int64_t m, int mr) {
+    const r1_block_q6_K *row[8];
+    for (int j = 0; j < 8; j++) row[j] = w + (m + (j < mr ? j : mr - 1)) * nb;
+    const __m512i lo4 = _mm512_set1_epi8(15), three = _mm512_set1_epi8(3);
+    /* int16 lane 4j+t takes element 16 (j % 4) + s of rows 4 (j / 4) .. +3 (scales), 16 (j % 4) + 4h + t (offsets) */
+    __m512i isc[16], ioff[4];
+    for (int s = 0; s < 16; s++) {
+        int16_t ix[32];
+        for (int e = 0; e < 32; e++) ix[e] = (int16_t)(16 * ((e / 4) % 4) + s);
+        isc[s] = _mm512_loadu_si512(ix);
+    }
+    for (int h = 0; h < 4; h++) {
+        int16_t ix[32];
+        for (int e = 0; e < 32; e++) ix[e] = (int16_t)(16 * ((e / 4) % 4) + 4 * h + e % 4);
+        ioff[h] = _mm512_loadu_si512(ix);
+    }
+    for (int64_t b = 0; b < nb; b++) {
+        for (int h = 0; h < 2; h++) {
+            __m512i l0[4], l1[4], hb[4];
+            for (int i = 0; i < 4; i++) {
+                const r1_block_q6_K *x0 = &row[2 * i][b], *x1 = &row[2 * i + 1][b];
+                l0[i] = pair256(x0->ql + 64 * h, x1->ql + 64 * h);
+                l1[i] = pair256(x0->ql + 64 * h + 32, x1->ql + 64 * h + 32);
+                hb[i] = pair256(x0->qh + 32 * h, x1->qh + 32 * h);
+            }
+            for (int g = 0; g < 4; g++) { /* elements 128h + 32g .. +31 of each row */
+                __m512i c[4];
+                for (int i = 0; i < 4; i++) {
+                    __m512i l = g % 2 ? l1[i] : l0[i];
+                    l = g < 2 ? _mm512_and_si512(l, lo4) : _mm512_and_si512(_mm512_srli_epi16(l, 4), lo4);
+                    __m512i hi = _mm512_and_si512(_mm512_srli_epi16(hb[i], 2 * g), three);
+                    c[i] = _mm512_or_si512(l, _mm512_slli_epi16(hi, 4));
+                }
+                __m512i o[4];
+                transpose8(o, c[0], c[1], c[2], c[3]);
+                for (int v = 0; v < 4; v++) _mm512_store_si512((__m512i *)p[b].q[16 * h + 4 * g + v], o[v]);
+            }
+        }
+        int8_t sc[8][16];
+        uint16_t d[8];
+        for (int j = 0; j < 8; j++) memcpy(sc[j], row[j][b].scales, 16), d[j] = row[j][b].d;
+        __m512i a[4];
+        for (int i = 0; i < 4; i++) a[i] = _mm512_cvtepi8_epi16(_mm256_loadu_si256((const __m256i *)sc[2 * i]));
+        const __mmask32 top = 0xffff0000u; /* lanes of rows 4..7 */
+        for (int s = 0; s < 16; s++) {
+            __m512i v = _mm512_mask_blend_epi16(top, _mm512_permutex2var_epi16(a[0], isc[s], a[1]),
+                                                _mm512_permutex2var_epi16(a[2], isc[s], a[3]));
+            _mm512_store_si512((__m512i *)p[b].sc[s], v);
+        }
+        for (int h = 0; h < 4; h++) {
+            __m512i v = _mm512_mask_blend_epi16(top, _mm512_permutex2var_epi16(a[0], ioff[h], a[1]),
+                                                _mm512_permutex2var_epi16(a[2], ioff[h], a[3]));
+            _mm512_store_si512((__m512i *)p[b].off[h], _mm512_mullo_epi16(v, _mm512_set1_epi16(-32)));
+        }
+        _mm512_store_ps(p[b].d, scales16(d));
+    }
+}
+
+INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K *x, int64_t nb, int nr, int mr) {
+    const r1_act_q8K *xr[R];
+    __m512 acc[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) xr[r] = x + (r < nr ? r : nr - 1) * nb, acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m512i isum[R];
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) isum[r] = _mm512_setzero_si512();
+        #pragma GCC unroll 4
+        for (int h = 0; h < 4; h++) {
+            __m512i off = _mm512_load_si512((const __m512i *)p[b].off[h]);
+            #pragma GCC unroll 8
+            for (int r = 0; r < R; r++)
+                isum[r] = _mm512_dpwssd_epi32(isum[r], off, _mm512_set1_epi64(load64(xr[r][b].bsums + 4 * h)));
+        }
+        #pragma GCC unroll 16
+        for (int s = 0; s < 16; s++) {
+            __m512i w0 = _mm512_load_si512((const __m512i *)p[b].q[2 * s]);
+            __m512i w1 = _mm512_load_si512((const __m512i *)p[b].q[2 * s + 1]);
+            __m512i sc = _mm512_load_si512((const __m512i *)p[b].sc[s]);
+            #pragma GCC unroll 8
+            for (int r = 0; r < R; r++) {
+                const int8_t *xq = xr[r][b].qs + 16 * s;
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(w0, _mm512_set1_epi64(load64(xq))), sc);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(w1, _mm512_set1_epi64(load64(xq + 8))), sc);
+            }
+        }
+        __m512 d = _mm512_load_ps(p[b].d);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[r]), _mm512_mul_ps(d, _mm512_set1_ps(xr[r][b].d)), acc[r]);
+    }
+    store_tile(y, ldy, acc, nr, mr);
+}
+
+void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws) {
+    int64_t nb = K / 256, xb = xblock_rows((size_t)nb * sizeof(r1_act_q8K));
+    const r1_act_q8K *x = xq;
+    for (int64_t n0 = 0; n0 < N; n0 += xb) {
+        int64_t n1 = min64(N, n0 + xb);
+        for (int64_t m = m0; m < m1; m += 8) {
+            int mr = (int)min64(8, m1 - m);
+            pack_q6_K(ws, w, nb, m, mr);
+            for (int64_t n = n0; n < n1; n += R)
+                tile_q6_K(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
+        }
+    }
+}
+
 size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K) {
     switch (wt) {
     case R1_DT_Q8_0: return (size_t)(K / 32) * sizeof(pk_q8_0);
     case R1_DT_Q4_K: return (size_t)(K / 256) * sizeof(pk_q4_K);
+    case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(pk_q6_K);
     default: return 0;
     }
 }
