@@ -586,6 +586,51 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
 }
 QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
 
+/* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, 4 weight
+ * rows at a time sharing the activation loads (4 independent FMA chains).
+ * AVX-512 has no vpsignb, so the activation bytes are negated under the mask
+ * of negative weights and vpdpbusd multiplies |w| by them. The 256-bit
+ * kernel did 25 GB/s of weights from L2 on the Zen 5 box; see KERNELS.md. */
+static inline __m512i pair_qs(const int8_t *lo, const int8_t *hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
+                              _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+
+static void k_qmatmul_q8_0_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    if (N != 1) {
+        k_qmatmul_q8_0_avx512(y, ldy, xq, N, w, K, m0, m1);
+        return;
+    }
+    const int64_t nb = K / 32;
+    const r1_act_q8 *x = xq;
+    const r1_block_q8_0 *wb = w;
+    for (int64_t m = m0; m < m1; m += 4) {
+        int64_t mr = min64(4, m1 - m);
+        const r1_block_q8_0 *wr[4];
+        __m512 acc[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) wr[c] = wb + (m + min64(c, mr - 1)) * nb, acc[c] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b += 2) {
+            /* an odd last block pairs with itself and a zero scale */
+            int64_t b1 = b + 1 < nb ? b + 1 : b;
+            __m512i xv = pair_qs(x[b].qs, x[b1].qs);
+            __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(x[b].d), _mm256_set1_ps(b1 > b ? x[b1].d : 0.0f), 1);
+            #pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) {
+                _mm_prefetch((const char *)(wr[c] + 4 * nb + b), _MM_HINT_T0); /* the rows after these 4 */
+                __m512i wv = pair_qs(wr[c][b].qs, wr[c][b1].qs);
+                __m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);
+                __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xs);
+                __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)wr[c][b1].d), _mm_set1_epi16((short)wr[c][b].d)));
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[c]);
+            }
+        }
+        __m128 s = reduce4(acc[0], acc[1], acc[2], acc[3]);
+        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), s);
+    }
+}
+
 /* exp(x) for x <= 0 down to underflow (the loss only needs that range; larger
  * x are clamped at 88.7): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
  * polynomial (Cephes expf coefficients, FMA), 2^n via the exponent field.
@@ -646,7 +691,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
     .isa = "avx512",                                                                                       \
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,               \
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},                                                   \
-    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
+    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_z_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},             \
     .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx512, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx512,                    \
               [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512},                                                        \
