@@ -248,6 +248,40 @@ TEST(qmatmul_extreme_codes) {
     free(x), free(wf);
 }
 
+/* SIMD activation quantizers give qact.c's bytes exactly (finite inputs):
+ * gaussian-ish rows, magnitudes down to f16-subnormal block scales, zero
+ * blocks, a block whose largest |x| appears with both signs, exact halves. */
+TEST(act_quantize_simd_bytes) {
+    simd_tables();
+    r1_rng rng;
+    r1_rng_seed(&rng, 16);
+    int64_t K = 1024;
+    float *x = malloc((size_t)K * 4);
+    for (int t = 0; t < NQT; t++)
+        for (int v = 0; v < 6; v++) {
+            float scale = v == 0 ? 1.0f : v == 1 ? 1e-3f : v == 2 ? 1e-6f : v == 3 ? 300.0f : 1.0f;
+            fill(&rng, x, K, scale);
+            if (v == 4) memset(x + 256, 0, 256 * 4); /* a zero super-block / zero blocks */
+            if (v == 5)
+                for (int64_t i = 0; i < K; i++) x[i] = (float)((i * 37) % 255 - 127) * 0.5f; /* ties, +-max */
+            size_t rb = r1_act_row_bytes(QT[t], K);
+            char *a = calloc(1, rb), *b = calloc(1, rb);
+            r1_act_quantize(QT[t], a, x, K);
+            for (int si = 0; simd[si]; si++) {
+                memset(b, 0x55, rb);
+                simd[si]->act_quantize(QT[t], b, x, K);
+                if (memcmp(a, b, rb) != 0) {
+                    size_t at = 0;
+                    while (a[at] == b[at]) at++;
+                    T_FAIL_AT("%s %s case %d: byte %zu of %zu differs (%d vs %d)", simd[si]->isa,
+                              r1_dtype_name(QT[t]), v, at, rb, a[at], b[at]);
+                }
+            }
+            free(a), free(b);
+        }
+    free(x);
+}
+
 /* The packed GEMM paths (tables with qgemm, N >= qgemm_min_n): activation
  * rows spanning several L2 blocks with a ragged last register tile, column
  * ranges that start mid-panel and end with a ragged panel, as thread splits
@@ -351,6 +385,7 @@ int main(void) {
     RUN(qmatmul_matches_ref);
     RUN(qmatmul_extreme_codes);
     RUN(qgemm_blocks_and_ranges);
+    RUN(act_quantize_simd_bytes);
     RUN(qmatmul_threads_identical);
     TEST_MAIN_END();
 }

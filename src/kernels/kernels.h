@@ -105,6 +105,8 @@ typedef struct {
     r1_qmatmul_fn qmatmul[R1_DT_COUNT]; /* quantized types only */
     r1_qgemm_fn qgemm[R1_DT_COUNT];     /* optional, used for N >= qgemm_min_n rows */
     int64_t qgemm_min_n;
+    /* r1_act_quantize, or a SIMD version with the same bytes for finite x */
+    void (*act_quantize)(r1_dtype wt, void *xq, const float *x, int64_t K);
     size_t (*qgemm_ws)(r1_dtype wt, int64_t K);
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
     r1_gemm_nn_fn gemm_nn_bb;         /* gemm_nn with a and b rounded to bf16 (f32 sums) */

@@ -68,7 +68,7 @@ void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x
     }
     size_t rb = r1_act_row_bytes(wt, K);
     char *xq = scratch_get(SCR_ACT, rb * (size_t)N);
-    for (int64_t i = 0; i < N; i++) r1_act_quantize(wt, xq + (size_t)i * rb, x + i * K, K);
+    for (int64_t i = 0; i < N; i++) k->act_quantize(wt, xq + (size_t)i * rb, x + i * K, K);
     qmm_cols(k, y, ldy, xq, N, w, wt, K, m0, m1);
 }
 
@@ -103,7 +103,7 @@ static void qact_task(void *p, int ith, int nth) {
     const qmm_ctx *c = p;
     int64_t lo, hi;
     r1_split(c->N, ith, nth, 1, &lo, &hi);
-    for (int64_t i = lo; i < hi; i++) r1_act_quantize(c->wt, (char *)c->xq + (size_t)i * c->rb, c->x + i * c->K, c->K);
+    for (int64_t i = lo; i < hi; i++) c->k->act_quantize(c->wt, (char *)c->xq + (size_t)i * c->rb, c->x + i * c->K, c->K);
 }
 
 static void qmm_task(void *p, int ith, int nth) {
