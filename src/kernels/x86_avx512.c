@@ -586,6 +586,60 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
 }
 QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
 
+/* Q6_K with 512-bit vectors: the 64 low-bit bytes of a half (ql[64h ..
+ * 64h+63]) are one load whose low nibbles are elements 0..63 of the half and
+ * high nibbles 64..127; the 32 high-bit bytes go to both 256-bit halves and
+ * vpsrlvw shifts each half by its own amount. A vector of codes then meets 64
+ * contiguous activation bytes, and its int16 scale vector holds 4 sub-block
+ * scales (8 lanes each). The -32 offset comes from the activation sums of 16. */
+static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r1_block_q6_K *w, const r1_act_q8K *x,
+                                                             int64_t xs, int nx, int64_t nb) {
+    const __m512i lo4 = _mm512_set1_epi8(15), three = _mm512_set1_epi8(3);
+    const __m512i sh_a = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1); /* g = 0 | 1 */
+    const __m512i sh_b = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);  /* g = 2 | 3 */
+    __m512i isc[4]; /* int16 lane i takes scale 4v + i / 8 */
+    #pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+        int16_t ix[32];
+        for (int i = 0; i < 32; i++) ix[i] = (int16_t)(4 * v + i / 8);
+        isc[v] = _mm512_loadu_si512(ix);
+    }
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++) {
+        const r1_block_q6_K *wb = &w[b];
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
+        __m512i scz = _mm512_castsi256_si512(sc16);
+        __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                           _mm512_setzero_si512()};
+        #pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i l = _mm512_loadu_si512((const void *)(wb->ql + 64 * h));
+            __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h)));
+            __m512i qa = _mm512_or_si512(_mm512_and_si512(l, lo4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh_a), three), 4));
+            __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh_b), three), 4));
+            __m512i sa = _mm512_permutexvar_epi16(isc[2 * h], scz), sb = _mm512_permutexvar_epi16(isc[2 * h + 1], scz);
+            for (int r = 0; r < nx; r++) {
+                const int8_t *xq = x[r * xs + b].qs + 128 * h;
+                __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512((const void *)xq));
+                __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512((const void *)(xq + 64)));
+                isum[r] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r], pa, sa), pb, sb);
+            }
+        }
+        float d = f16f(wb->d);
+        for (int r = 0; r < nx; r++) {
+            const r1_act_q8K *xb = &x[r * xs + b];
+            /* the -32 offset: 32 sum_j sc_j bsum_j, exact in int32 */
+            __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums));
+            __m512i t = _mm512_sub_epi32(isum[r], _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * xb->d), acc[r]);
+        }
+    }
+    for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+QMM_DRIVER(k_qmatmul_q6_K_z, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)
+
 /* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, 4 weight
  * rows at a time sharing the activation loads (4 independent FMA chains).
  * AVX-512 has no vpsignb, so the activation bytes are negated under the mask
@@ -692,7 +746,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,               \
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},                                                   \
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_z_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
-                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},             \
+                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_z_avx512},             \
     .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx512, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx512,                    \
               [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512},                                                        \
     .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
