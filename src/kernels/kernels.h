@@ -103,8 +103,8 @@ typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */
     r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype; float types only */
     r1_qmatmul_fn qmatmul[R1_DT_COUNT]; /* quantized types only */
-    r1_qgemm_fn qgemm[R1_DT_COUNT];     /* optional, used for N >= qgemm_min_n rows */
-    int64_t qgemm_min_n;
+    r1_qgemm_fn qgemm[R1_DT_COUNT];     /* optional, used for N >= qgemm_min_n[wt] rows */
+    int64_t qgemm_min_n[R1_DT_COUNT];
     /* r1_act_quantize, or a SIMD version with the same bytes for finite x */
     void (*act_quantize)(r1_dtype wt, void *xq, const float *x, int64_t K);
     size_t (*qgemm_ws)(r1_dtype wt, int64_t K);

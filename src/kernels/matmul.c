@@ -54,7 +54,7 @@ static void *scratch_get(int slot, size_t n) {
  * the table has one and N is large enough to pay for packing. */
 static void qmm_cols(const r1_kernels *k, float *y, int64_t ldy, const void *xq, int64_t N, const void *w,
                      r1_dtype wt, int64_t K, int64_t m0, int64_t m1) {
-    if (k->qgemm[wt] && N >= k->qgemm_min_n)
+    if (k->qgemm[wt] && N >= k->qgemm_min_n[wt])
         k->qgemm[wt](y, ldy, xq, N, w, K, m0, m1, scratch_get(SCR_PACK, k->qgemm_ws(wt, K)));
     else
         k->qmatmul[wt](y, ldy, xq, N, w, K, m0, m1);

@@ -736,8 +736,11 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
-/* Activation rows from which the packed GEMM beats the 4-row kernels. */
-#define QGEMM_MIN_N 4
+/* Activation rows from which the packed GEMM beats the 4-row kernels
+ * (1024 x 1536 weights streamed from DRAM, 1 thread, Zen 5 box under load:
+ * Q8_0 at N = 6 by 12%, Q4_K at N = 8 by 30% and even at 6; Q6_K, whose
+ * packing is the dearest, lost at N = 8 by 20%). */
+#define QGEMM_MIN_N {[R1_DT_Q8_0] = 6, [R1_DT_Q4_K] = 6, [R1_DT_Q6_K] = 12}
 
 /* Two tables: the bf16 products use vdpbf16ps only where the CPU has
  * AVX512-BF16 (cpu_features.c picks); otherwise they widen to f32. */
