@@ -564,6 +564,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
                 scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(j0)), _mm256_set1_epi16(j1), 1));
             __m512i s_hi = _mm512_shuffle_epi8(
                 scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(k0)), _mm256_set1_epi16(k1), 1));
+            #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * xs + b].qs + 128 * h;
                 __m512i p0 = _mm512_maddubs_epi16(ql, _mm512_loadu_si512((const void *)xq));
@@ -571,6 +572,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
                 isum[r] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r], p0, s_lo), p1, s_hi);
             }
         }
+        #pragma GCC unroll 4
         for (int r = 0; r < nx; r++) {
             const r1_act_q8K *xb = &x[r * xs + b];
             __m128i m = _mm_madd_epi16(mn16, _mm_loadu_si128((const __m128i *)xb->bsums32));
@@ -578,6 +580,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
             macc[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(dmin * xb->d), macc[r]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) {
         __m128 m = _mm_add_ps(macc[r], _mm_movehl_ps(macc[r], macc[r]));
         m = _mm_add_ss(m, _mm_movehdup_ps(m));
@@ -620,6 +623,7 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
             __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo4),
                                          _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh_b), three), 4));
             __m512i sa = _mm512_permutexvar_epi16(isc[2 * h], scz), sb = _mm512_permutexvar_epi16(isc[2 * h + 1], scz);
+            #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * xs + b].qs + 128 * h;
                 __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512((const void *)xq));
@@ -628,6 +632,7 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
             }
         }
         float d = f16f(wb->d);
+        #pragma GCC unroll 4
         for (int r = 0; r < nx; r++) {
             const r1_act_q8K *xb = &x[r * xs + b];
             /* the -32 offset: 32 sum_j sc_j bsum_j, exact in int32 */
@@ -636,6 +641,7 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * xb->d), acc[r]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
 }
 QMM_DRIVER(k_qmatmul_q6_K_z, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)

@@ -67,7 +67,9 @@ static inline __attribute__((always_inline)) __m256 blk_q4_0(const r1_block_q4_0
             return;                                                                                               \
         }                                                                                                         \
         for (int64_t b = 0; b < nb; b++)                                                                          \
+            _Pragma("GCC unroll 4")                                                                               \
             for (int r = 0; r < nx; r++) acc[r] = blk(w + b, x + r * xs + b, acc[r]);                             \
+        _Pragma("GCC unroll 4")                                                                                   \
         for (int r = 0; r < nx; r++) out[r] = hsum8(acc[r]);                                                      \
     }
 DOT_0(dot_q8_0, r1_block_q8_0, blk_q8_0)
@@ -106,6 +108,7 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
             /* activations in r1_act_q4_K_pos order: chunk c's low half sits at
              * 128(c/2) + 32(c%2), its high half 64 bytes further */
             const int lo_off = 128 * (c / 2) + 32 * (c % 2);
+            #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * xs + b].qs + lo_off;
                 __m256i p0 = _mm256_maddubs_epi16(ql, _mm256_loadu_si256((const __m256i *)xq));
@@ -113,6 +116,7 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
                 isum[r] = madd_acc(madd_acc(isum[r], p0, s0), p1, s1);
             }
         }
+        #pragma GCC unroll 4
         for (int r = 0; r < nx; r++) {
             const r1_act_q8K *xb = &x[r * xs + b];
             __m128i m = _mm_madd_epi16(mn16, _mm_loadu_si128((const __m128i *)xb->bsums32));
@@ -120,6 +124,7 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
             macc[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(dmin * xb->d), macc[r]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) {
         __m128 m = _mm_add_ps(macc[r], _mm_movehl_ps(macc[r], macc[r]));
         m = _mm_add_ss(m, _mm_movehdup_ps(m));
@@ -161,6 +166,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
                     (char)(4 * g + 2), (char)(4 * g + 3), (char)(4 * g + 2), (char)(4 * g + 3), (char)(4 * g + 2),
                     (char)(4 * g + 3), (char)(4 * g + 2), (char)(4 * g + 3), (char)(4 * g + 2), (char)(4 * g + 3));
                 __m256i s = _mm256_shuffle_epi8(sh, idx);
+                #pragma GCC unroll 4
                 for (int r = 0; r < nx; r++) {
                     const int8_t *xq = x[r * xs + b].qs + 128 * h + 32 * g;
                     __m256i p = _mm256_maddubs_epi16(q[g], _mm256_loadu_si256((const __m256i *)xq));
@@ -169,6 +175,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
             }
         }
         float d = f16f(wb->d);
+        #pragma GCC unroll 4
         for (int r = 0; r < nx; r++) {
             const r1_act_q8K *xb = &x[r * xs + b];
             /* the -32 offset: 32 sum_j sc_j bsum_j, exact in int32 */
@@ -177,6 +184,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(t), _mm256_set1_ps(d * xb->d), acc[r]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) out[r] = hsum8(acc[r]);
 }
 
