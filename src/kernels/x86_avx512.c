@@ -539,6 +539,23 @@ static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) { return _mm25
  * the int16 scale vector holds two scales (per half). On the Zen 5 box a
  * decode matvec (1536 x 8960, 1 thread) went from 0.36 ms with the 256-bit
  * kernel (21.5 GB/s of weights) to 0.27 ms (29 GB/s). */
+/* The 8 scales and 8 mins of a Q4_K block as int16 [sc0..7 | mn0..7], with
+ * vector ops on the 12 packed bytes (r1_q4_K_scales8's layout: bytes 0-3
+ * scales 0-3 and 4-7 mins 0-3 in their low 6 bits, bytes 8-11 the low
+ * nibbles of scales 4-7 and high nibbles of mins 4-7, whose top 2 bits are
+ * the top bits of bytes 0-7). The scalar unpacking was a third of the
+ * instructions per super-block of the decode loop. */
+static inline __m256i q4_K_scales16(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p); /* bytes 12-15 are codes of the same block, unused */
+    __m128i lo = _mm_and_si128(v, _mm_set1_epi8(63));
+    __m128i top = _mm_and_si128(_mm_srli_epi16(v, 6), _mm_set1_epi8(3));
+    __m128i b8 = _mm_shuffle_epi8(v, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1));
+    __m128i nib = _mm_blend_epi16(_mm_and_si128(b8, _mm_set1_epi8(15)),
+                                  _mm_and_si128(_mm_srli_epi16(b8, 4), _mm_set1_epi8(15)), 0x0c);
+    __m128i hi = _mm_or_si128(nib, _mm_slli_epi16(top, 4)); /* scales 4-7 | mins 4-7 */
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(lo, hi));
+}
+
 static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r1_block_q4_K *w, const r1_act_q8K *x,
                                                              int64_t xs, int nx, int64_t nb) {
     const __m512i lo4 = _mm512_set1_epi8(15);
@@ -546,10 +563,9 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
     __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q4_K *wb = &w[b];
-        uint32_t sc[2], mn[2];
-        q4_K_unpack(wb->scales, sc, mn);
-        __m512i scz = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
-        __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+        __m256i sm = q4_K_scales16(wb->scales);
+        __m512i scz = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+        __m128i mn16 = _mm256_extracti128_si256(sm, 1);
         float d = f16f(wb->d), dmin = f16f(wb->dmin);
         __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                            _mm512_setzero_si512()};
