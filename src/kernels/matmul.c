@@ -4,7 +4,9 @@
  * too narrow to give every thread a block). One kernel call per thread.
  * Quantized weights: X is quantized once (rows split across the pool when
  * there are many) into the calling thread's scratch, then every thread runs
- * the integer kernel on its rows of W. */
+ * the integer kernel on its rows of W: the packed GEMM (kernels.h qgemm, with
+ * its own scratch for the weight panels) from qgemm_min_n rows on, else the
+ * matvec-style kernel. */
 #include "kernels/matmul.h"
 
 #include <pthread.h>
