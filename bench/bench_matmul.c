@@ -30,7 +30,7 @@ typedef struct {
 /* y = x W^T, W cycling through the copies in wbuf. */
 static void run_matmul(void *p, int64_t rep) {
     mm_bench *b = p;
-    size_t wbytes = (size_t)(b->M * b->K) * r1_dtype_size(b->t);
+    size_t wbytes = r1_dtype_row_bytes(b->t, b->M * b->K);
     r1_matmul_raw_k(b->k, b->pool, b->y, b->x, b->N, b->wbuf + (size_t)(rep % b->copies) * wbytes, b->t, b->M, b->K);
 }
 
@@ -70,7 +70,49 @@ static void split_task(void *p, int ith, int nth) {
     if (lo < hi) c->k->matmul[R1_DT_F32](c->y, c->M, c->x, 1, c->w, c->K, lo, hi);
 }
 
-int main(void) {
+/* Quantized weights at the FFN shapes of R1-Distill-Qwen-1.5B, rotated
+ * through wbuf like the float weights; N = 1 is decode, N > 1 the GEMM. */
+static void bench_quant(r1_pool *pools[2], char *wbuf) {
+    const char *isas[] = {"ref", "avx2", "avx512"};
+    printf("\nquantized weights, qwen2-1.5B FFN shapes: GB/s of weights (N = 1) or GFLOP/s = 2NMK per second\n");
+    printf("%-7s %-5s %-11s %5s | %9s %9s\n", "isa", "wtype", "M x K", "N", "1t", "2t");
+    static const r1_dtype qt[] = {R1_DT_Q8_0, R1_DT_Q4_K, R1_DT_Q6_K};
+        const int64_t qshapes[][2] = {{1536, 8960}, {8960, 1536}};
+        static const int64_t qn[] = {1, 4, 16, 128};
+        float *qx = r1_alloc_aligned((size_t)128 * 8960 * sizeof(float));
+        float *qy = r1_alloc_aligned((size_t)128 * 8960 * sizeof(float));
+        if (!qx || !qy) return;
+        for (int64_t i = 0; i < 128 * 8960; i++) qx[i] = (float)((i * 7) % 23 - 11) * 0.01f;
+        /* valid blocks everywhere: quantize one random-ish weight and copy it */
+        for (int ii = 1; ii < 3; ii++) {
+            const r1_kernels *k = r1_kernels_for(isas[ii]);
+            if (!k) continue;
+            for (int t = 0; t < 3; t++)
+                for (int s = 0; s < 2; s++)
+                    for (int ni = 0; ni < 4; ni++) {
+                        int64_t M = qshapes[s][0], K = qshapes[s][1], N = qn[ni];
+                        size_t wbytes = r1_dtype_row_bytes(qt[t], M * K);
+                        float *wf = r1_alloc_aligned((size_t)(M * K) * sizeof(float));
+                        if (!wf) return;
+                        for (int64_t i = 0; i < M * K; i++) wf[i] = (float)((i * 13) % 31 - 15) * 0.003f;
+                        r1_from_f32(wbuf, wf, qt[t], M * K);
+                        free(wf);
+                        int64_t copies = (int64_t)(POOL_BYTES / wbytes);
+                        for (int64_t c = 1; c < copies; c++) memcpy(wbuf + (size_t)c * wbytes, wbuf, wbytes);
+                        double sec[2];
+                        for (int p = 0; p < 2; p++) {
+                            mm_bench b = {k, pools[p], qy, NULL, NULL, qx, wbuf, qt[t], N, M, K, copies};
+                            sec[p] = r1_bench_best(run_matmul, &b, 0.1);
+                        }
+                        double v = N == 1 ? (double)wbytes : 2.0 * (double)(N * M * K);
+                        printf("%-7s %-5s %4lldx%-6lld %5lld | %9.1f %9.1f\n", k->isa, r1_dtype_name(qt[t]),
+                               (long long)M, (long long)K, (long long)N, v / sec[0] / 1e9, v / sec[1] / 1e9);
+                    }
+        }
+        free(qx), free(qy);
+}
+
+int main(int argc, char **argv) {
     r1_pool *pools[2];
     if (r1_pool_create(&pools[0], 1) != R1_OK || r1_pool_create(&pools[1], 2) != R1_OK) return 1;
     const r1_cpu *cpu = r1_cpu_get();
@@ -96,6 +138,10 @@ int main(void) {
     memset(wbuf, 0x3c, POOL_BYTES + 4096); /* 0.0115 as f32/bf16, 1.06 as f16: all normal numbers */
     for (int i = 0; i < 64 * 4096; i++) x[i] = (float)(i % 17) * 0.01f;
 
+    if (argc > 1 && strcmp(argv[1], "quant") == 0) { /* only the quantized table */
+        bench_quant(pools, wbuf);
+        return 0;
+    }
     const int64_t shapes[][2] = {{512, 512}, {1024, 1024}, {2816, 1024}};
     const char *isas[] = {"ref", "avx2", "avx512"};
     printf("Y[N,M] = X[N,K] W[M,K]^T      GB/s = weight bytes read per second; GFLOP/s = 2NMK per second\n");
@@ -121,6 +167,8 @@ int main(void) {
                            bytes / sec[1] / 1e9, flops / sec[0] / 1e9, flops / sec[1] / 1e9);
                 }
     }
+
+    bench_quant(pools, wbuf);
 
     printf("\ntraining products, f32, N=64 rows, W [2816 x 1024]: GFLOP/s\n");
     printf("%-7s %-22s %9s %9s\n", "isa", "product", "1t", "2t");

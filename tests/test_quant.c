@@ -5,7 +5,8 @@
  *    the peer is installed on demand and its absence is a failure;
  *  - round trips stay within each type's error bound; NaN/Inf never crash;
  *  - every SIMD quantized matmul against its scalar twin in ref.c (random
- *    data, odd block counts, M not a multiple of 4, N = 1..9, all-zero
+ *    data, odd block counts, M not a multiple of 4, N = 1..9 and GEMM
+ *    shapes over several activation blocks and column ranges, all-zero
  *    blocks, extreme codes), bit-identical for 1, 2 and 4 threads, and close
  *    to the f32 product of the dequantized weights. */
 #include "test.h"
@@ -247,6 +248,86 @@ TEST(qmatmul_extreme_codes) {
     free(x), free(wf);
 }
 
+/* SIMD activation quantizers give qact.c's bytes exactly (finite inputs):
+ * gaussian-ish rows, magnitudes down to f16-subnormal block scales, zero
+ * blocks, a block whose largest |x| appears with both signs, exact halves. */
+TEST(act_quantize_simd_bytes) {
+    simd_tables();
+    r1_rng rng;
+    r1_rng_seed(&rng, 16);
+    int64_t K = 1024;
+    float *x = malloc((size_t)K * 4);
+    for (int t = 0; t < NQT; t++)
+        for (int v = 0; v < 6; v++) {
+            float scale = v == 0 ? 1.0f : v == 1 ? 1e-3f : v == 2 ? 1e-6f : v == 3 ? 300.0f : 1.0f;
+            fill(&rng, x, K, scale);
+            if (v == 4) memset(x + 256, 0, 256 * 4); /* a zero super-block / zero blocks */
+            if (v == 5)
+                for (int64_t i = 0; i < K; i++) x[i] = (float)((i * 37) % 255 - 127) * 0.5f; /* ties, +-max */
+            size_t rb = r1_act_row_bytes(QT[t], K);
+            char *a = calloc(1, rb), *b = calloc(1, rb);
+            r1_act_quantize(QT[t], a, x, K);
+            for (int si = 0; simd[si]; si++) {
+                memset(b, 0x55, rb);
+                simd[si]->act_quantize(QT[t], b, x, K);
+                if (memcmp(a, b, rb) != 0) {
+                    size_t at = 0;
+                    while (a[at] == b[at]) at++;
+                    T_FAIL_AT("%s %s case %d: byte %zu of %zu differs (%d vs %d)", simd[si]->isa,
+                              r1_dtype_name(QT[t]), v, at, rb, a[at], b[at]);
+                }
+            }
+            free(a), free(b);
+        }
+    free(x);
+}
+
+/* The packed GEMM paths (tables with qgemm, N >= qgemm_min_n): activation
+ * rows spanning several L2 blocks with a ragged last register tile, column
+ * ranges that start mid-panel and end with a ragged panel, as thread splits
+ * and r1_matmul_cols_k callers produce them. Columns outside [m0, m1) must stay
+ * untouched. */
+TEST(qgemm_blocks_and_ranges) {
+    simd_tables();
+    r1_rng rng;
+    r1_rng_seed(&rng, 15);
+    const int64_t shapes[][5] = {/* N, M, K (in 256s), m0, m1 */
+                                 {4, 8, 1, 0, 8},       {5, 9, 2, 1, 9},      {7, 29, 3, 3, 27},
+                                 {131, 19, 16, 0, 19},  {133, 40, 20, 5, 37}, {64, 17, 35, 8, 17}};
+    for (int s = 0; s < 6; s++)
+        for (int t = 0; t < NQT; t++) {
+            int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2] * 256, m0 = shapes[s][3], m1 = shapes[s][4];
+            float *x = malloc((size_t)(N * K) * 4), *wf = malloc((size_t)(M * K) * 4);
+            make_rows(&rng, wf, M, K);
+            fill(&rng, x, N * K, 1.0f);
+            memset(x + (N / 2) * K, 0, (size_t)K * 4); /* an all-zero row inside a tile */
+            void *w = malloc(r1_dtype_row_bytes(QT[t], M * K));
+            r1_from_f32(w, wf, QT[t], M * K);
+            float *wd = malloc((size_t)(M * K) * 4), *mag = malloc((size_t)(N * M) * 4);
+            float *yr = malloc((size_t)(N * M) * 4), *y = malloc((size_t)(N * M) * 4);
+            r1_to_f32(wd, w, QT[t], M * K);
+            float *xd = act_dequant(QT[t], x, N, K);
+            mag_of(mag, xd, wd, N, M, K);
+            r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, QT[t], K, 0, M);
+            for (int si = 0; simd[si]; si++) {
+                for (int64_t i = 0; i < N * M; i++) y[i] = -7.0f;
+                r1_matmul_cols_k(simd[si], y, M, x, N, w, QT[t], K, m0, m1);
+                for (int64_t i = 0; i < N * M; i++) {
+                    int64_t j = i % M;
+                    bool inside = j >= m0 && j < m1;
+                    double e = inside ? fabs((double)y[i] - yr[i]) / (mag[i] + 1e-30) : 0;
+                    if ((inside && !(e <= 1e-4) && y[i] != yr[i]) || (!inside && y[i] != -7.0f)) {
+                        T_FAIL_AT("%s %s N=%lld M=%lld K=%lld cols [%lld,%lld) at (%lld,%lld): %g vs ref %g",
+                                  simd[si]->isa, r1_dtype_name(QT[t]), (long long)N, (long long)M, (long long)K,
+                                  (long long)m0, (long long)m1, (long long)(i / M), (long long)j, y[i], yr[i]);
+                        break;
+                    }
+                }
+            }
+            free(x), free(wf), free(w), free(wd), free(mag), free(yr), free(y), free(xd);
+        }
+}
+
 static int same_bits(const float *a, const float *b, int64_t n) { return memcmp(a, b, (size_t)n * 4) == 0; }
 
 TEST(qmatmul_threads_identical) {
@@ -258,8 +339,8 @@ TEST(qmatmul_threads_identical) {
     for (int p = 0; p < 3; p++) CHECK_OK(r1_pool_create(&pools[p], sizes[p]));
     r1_rng rng;
     r1_rng_seed(&rng, 14);
-    const int64_t shapes[][3] = {{1, 300, 1024}, {9, 100, 512}, {33, 64, 256}};
-    for (int s = 0; s < 3; s++)
+    const int64_t shapes[][3] = {{1, 300, 1024}, {9, 100, 512}, {33, 64, 256}, {70, 45, 2048}};
+    for (int s = 0; s < 4; s++)
         for (int t = 0; t < NQT; t++) {
             int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
             float *x = malloc((size_t)(N * K) * 4), *wf = malloc((size_t)(M * K) * 4);
@@ -303,6 +384,8 @@ int main(void) {
     RUN(round_trip_error_bounds);
     RUN(qmatmul_matches_ref);
     RUN(qmatmul_extreme_codes);
+    RUN(qgemm_blocks_and_ranges);
+    RUN(act_quantize_simd_bytes);
     RUN(qmatmul_threads_identical);
     TEST_MAIN_END();
 }

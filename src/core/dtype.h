@@ -116,4 +116,20 @@ static inline void r1_q4_K_scale_min(const uint8_t *scales, int j, uint8_t *sc, 
     }
 }
 
+/* All 8 scales and mins of a Q4_K block at once, one byte per sub-block
+ * (byte j of *sc is sub-block j's scale): the words u0, u1, u2 of the 12
+ * packed bytes give scales 0-3 = u0 & 63, mins 0-3 = u1 & 63, scales 4-7 =
+ * low nibbles of u2 | top bits of u0, mins 4-7 = high nibbles of u2 | top
+ * bits of u1 (the SIMD kernels' form of r1_q4_K_scale_min). */
+static inline void r1_q4_K_scales8(const uint8_t *scales, uint64_t *sc, uint64_t *mn) {
+    uint32_t u0, u1, u2;
+    memcpy(&u0, scales, 4);
+    memcpy(&u1, scales + 4, 4);
+    memcpy(&u2, scales + 8, 4);
+    uint32_t s_hi = (u2 & 0x0f0f0f0fu) | (((u0 >> 6) & 0x03030303u) << 4);
+    uint32_t m_hi = ((u2 >> 4) & 0x0f0f0f0fu) | (((u1 >> 6) & 0x03030303u) << 4);
+    *sc = (uint64_t)(u0 & 0x3f3f3f3fu) | (uint64_t)s_hi << 32;
+    *mn = (uint64_t)(u1 & 0x3f3f3f3fu) | (uint64_t)m_hi << 32;
+}
+
 #endif

@@ -42,6 +42,14 @@ typedef void (*r1_gemm_nn_fn)(float *c, int64_t ldc, const float *a, int64_t a_s
 typedef void (*r1_qmatmul_fn)(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
                               int64_t m0, int64_t m1);
 
+/* The GEMM form of r1_qmatmul_fn for many activation rows (prefill, batched
+ * decode): the same y, computed with weight rows repacked on the fly into the
+ * ISA's register-tile layout in ws, a buffer of qgemm_ws(wt, K) bytes
+ * (64-byte aligned) owned by the calling thread. Slots may be NULL (the
+ * table then uses qmatmul for every N). */
+typedef void (*r1_qgemm_fn)(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                            int64_t m0, int64_t m1, void *ws);
+
 typedef struct {
     float d;        /* scale: x ~ d * q (d is f16-rounded, as ggml stores it) */
     int32_t sum;    /* sum of qs (Q4_0's -8 offset) */
@@ -95,6 +103,11 @@ typedef struct {
     const char *isa;                  /* "ref", "avx2", "avx512" */
     r1_matmul_fn matmul[R1_DT_COUNT]; /* indexed by the weight dtype; float types only */
     r1_qmatmul_fn qmatmul[R1_DT_COUNT]; /* quantized types only */
+    r1_qgemm_fn qgemm[R1_DT_COUNT];     /* optional, used for N >= qgemm_min_n[wt] rows */
+    int64_t qgemm_min_n[R1_DT_COUNT];
+    /* r1_act_quantize, or a SIMD version with the same bytes for finite x */
+    void (*act_quantize)(r1_dtype wt, void *xq, const float *x, int64_t K);
+    size_t (*qgemm_ws)(r1_dtype wt, int64_t K);
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
     r1_gemm_nn_fn gemm_nn_bb;         /* gemm_nn with a and b rounded to bf16 (f32 sums) */
     r1_matmul_bb_fn matmul_bb;        /* bf16 x bf16 -> f32 forward product */

@@ -4,7 +4,9 @@
  * too narrow to give every thread a block). One kernel call per thread.
  * Quantized weights: X is quantized once (rows split across the pool when
  * there are many) into the calling thread's scratch, then every thread runs
- * the integer kernel on its rows of W. */
+ * the integer kernel on its rows of W: the packed GEMM (kernels.h qgemm, with
+ * its own scratch for the weight panels) from qgemm_min_n rows on, else the
+ * matvec-style kernel. */
 #include "kernels/matmul.h"
 
 #include <pthread.h>
@@ -13,38 +15,51 @@
 #include "core/arena.h"
 #include "core/status.h"
 
-/* Per-thread scratch for quantized activations: grows to the largest request
- * and is freed when the thread exits (a pthread key destructor), so steady
- * state decode allocates nothing. */
+/* Per-thread scratch: the quantized activations (SCR_ACT, filled by the
+ * calling thread and read by all) and the GEMM's packed weight panels
+ * (SCR_PACK, each thread its own). Each grows to the largest request and is
+ * freed when the thread exits (a pthread key destructor), so steady-state
+ * decode and prefill allocate nothing. */
+enum { SCR_ACT, SCR_PACK, SCR_COUNT };
 static pthread_key_t g_scratch_key;
 static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
 typedef struct {
-    void *p;
-    size_t cap;
+    void *p[SCR_COUNT];
+    size_t cap[SCR_COUNT];
 } scratch;
 
 static void scratch_free(void *p) {
     scratch *s = p;
-    free(s->p);
+    for (int i = 0; i < SCR_COUNT; i++) free(s->p[i]);
     free(s);
 }
 
 static void scratch_init(void) { R1_ASSERT(pthread_key_create(&g_scratch_key, scratch_free) == 0); }
 
-static void *scratch_get(size_t n) {
+static void *scratch_get(int slot, size_t n) {
     pthread_once(&g_scratch_once, scratch_init);
     scratch *s = pthread_getspecific(g_scratch_key);
     if (!s) {
         s = calloc(1, sizeof *s);
         R1_ASSERT(s && pthread_setspecific(g_scratch_key, s) == 0);
     }
-    if (s->cap < n) {
-        free(s->p);
-        s->cap = r1_align_up(n + n / 4);
-        s->p = r1_alloc_aligned(s->cap);
-        R1_ASSERT(s->p); /* activations are tiny next to the weights being multiplied */
+    if (s->cap[slot] < n) {
+        free(s->p[slot]);
+        s->cap[slot] = r1_align_up(n + n / 4);
+        s->p[slot] = r1_alloc_aligned(s->cap[slot]);
+        R1_ASSERT(s->p[slot]); /* activations and panels are tiny next to the weights being multiplied */
     }
-    return s->p;
+    return s->p[slot];
+}
+
+/* Columns [m0, m1) of y from quantized activations: the packed GEMM where
+ * the table has one and N is large enough to pay for packing. */
+static void qmm_cols(const r1_kernels *k, float *y, int64_t ldy, const void *xq, int64_t N, const void *w,
+                     r1_dtype wt, int64_t K, int64_t m0, int64_t m1) {
+    if (k->qgemm[wt] && N >= k->qgemm_min_n[wt])
+        k->qgemm[wt](y, ldy, xq, N, w, K, m0, m1, scratch_get(SCR_PACK, k->qgemm_ws(wt, K)));
+    else
+        k->qmatmul[wt](y, ldy, xq, N, w, K, m0, m1);
 }
 
 void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t N, const void *w,
@@ -54,9 +69,9 @@ void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x
         return;
     }
     size_t rb = r1_act_row_bytes(wt, K);
-    char *xq = scratch_get(rb * (size_t)N);
-    for (int64_t i = 0; i < N; i++) r1_act_quantize(wt, xq + (size_t)i * rb, x + i * K, K);
-    k->qmatmul[wt](y, ldy, xq, N, w, K, m0, m1);
+    char *xq = scratch_get(SCR_ACT, rb * (size_t)N);
+    for (int64_t i = 0; i < N; i++) k->act_quantize(wt, xq + (size_t)i * rb, x + i * K, K);
+    qmm_cols(k, y, ldy, xq, N, w, wt, K, m0, m1);
 }
 
 typedef struct {
@@ -90,14 +105,14 @@ static void qact_task(void *p, int ith, int nth) {
     const qmm_ctx *c = p;
     int64_t lo, hi;
     r1_split(c->N, ith, nth, 1, &lo, &hi);
-    for (int64_t i = lo; i < hi; i++) r1_act_quantize(c->wt, (char *)c->xq + (size_t)i * c->rb, c->x + i * c->K, c->K);
+    for (int64_t i = lo; i < hi; i++) c->k->act_quantize(c->wt, (char *)c->xq + (size_t)i * c->rb, c->x + i * c->K, c->K);
 }
 
 static void qmm_task(void *p, int ith, int nth) {
     const qmm_ctx *c = p;
     int64_t lo, hi;
     r1_split(c->M, ith, nth, 16, &lo, &hi);
-    if (lo < hi) c->k->qmatmul[c->wt](c->y, c->M, c->xq, c->N, c->w, c->K, lo, hi);
+    if (lo < hi) qmm_cols(c->k, c->y, c->M, c->xq, c->N, c->w, c->wt, c->K, lo, hi);
 }
 
 static bool run_serial(r1_pool *pool, int64_t N, int64_t M, int64_t K) {
@@ -111,7 +126,7 @@ void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *
     if (r1_dtype_is_quant(wt)) {
         R1_ASSERT(k->qmatmul[wt] && K % r1_dtype_block(wt) == 0);
         qmm_ctx c = {k, y, NULL, x, w, wt, N, M, K, r1_act_row_bytes(wt, K)};
-        c.xq = scratch_get(c.rb * (size_t)N);
+        c.xq = scratch_get(SCR_ACT, c.rb * (size_t)N);
         if (run_serial(pool, N, M, K)) {
             qact_task(&c, 0, 1);
             qmm_task(&c, 0, 1);

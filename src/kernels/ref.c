@@ -220,6 +220,7 @@ const r1_kernels r1_kernels_table_ref = {
                [R1_DT_BF16] = k_matmul_bf16_f32_ref},
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_ref, [R1_DT_Q4_0] = k_qmatmul_q4_0_ref,
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_ref, [R1_DT_Q6_K] = k_qmatmul_q6_K_ref},
+    .act_quantize = r1_act_quantize,
     .gemm_nn = k_gemm_nn_f32_f32_ref,
     .gemm_nn_bb = k_gemm_nn_bf16_bf16_ref,
     .matmul_bb = k_matmul_bf16_bf16_ref,

@@ -12,6 +12,15 @@ extern const r1_kernels r1_kernels_table_ref;
 extern const r1_kernels r1_kernels_table_avx2;
 extern const r1_kernels r1_kernels_table_avx512;
 extern const r1_kernels r1_kernels_table_avx512bf16; /* the same with vdpbf16ps for the bf16 products */
+/* x86_avx512_qgemm.c: the quantized GEMM slots of the avx512 tables */
+void r1_qgemm_q8_0_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws);
+void r1_qgemm_q4_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws);
+void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws);
+size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K);
+void r1_act_quantize_avx512(r1_dtype wt, void *xq, const float *x, int64_t K); /* x86_avx512_qact.c */
 #endif
 
 #endif

@@ -341,6 +341,7 @@ const r1_kernels r1_kernels_table_avx2 = {
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx2, [R1_DT_F16] = k_matmul_f16_f32_avx2,
                [R1_DT_BF16] = k_matmul_bf16_f32_avx2},
     QMATMUL_SLOTS(avx2),
+    .act_quantize = r1_act_quantize,
     .gemm_nn = k_gemm_nn_f32_f32_avx2,
     .gemm_nn_bb = k_gemm_nn_bf16_bf16_avx2,
     .matmul_bb = k_matmul_bf16_bf16_avx2,

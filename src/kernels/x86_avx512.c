@@ -539,6 +539,23 @@ static inline __m256i madd_acc(__m256i acc, __m256i a, __m256i b) { return _mm25
  * the int16 scale vector holds two scales (per half). On the Zen 5 box a
  * decode matvec (1536 x 8960, 1 thread) went from 0.36 ms with the 256-bit
  * kernel (21.5 GB/s of weights) to 0.27 ms (29 GB/s). */
+/* The 8 scales and 8 mins of a Q4_K block as int16 [sc0..7 | mn0..7], with
+ * vector ops on the 12 packed bytes (r1_q4_K_scales8's layout: bytes 0-3
+ * scales 0-3 and 4-7 mins 0-3 in their low 6 bits, bytes 8-11 the low
+ * nibbles of scales 4-7 and high nibbles of mins 4-7, whose top 2 bits are
+ * the top bits of bytes 0-7). The scalar unpacking was a third of the
+ * instructions per super-block of the decode loop. */
+static inline __m256i q4_K_scales16(const uint8_t *p) {
+    __m128i v = _mm_loadu_si128((const __m128i *)p); /* bytes 12-15 are codes of the same block, unused */
+    __m128i lo = _mm_and_si128(v, _mm_set1_epi8(63));
+    __m128i top = _mm_and_si128(_mm_srli_epi16(v, 6), _mm_set1_epi8(3));
+    __m128i b8 = _mm_shuffle_epi8(v, _mm_setr_epi8(8, 9, 10, 11, 8, 9, 10, 11, -1, -1, -1, -1, -1, -1, -1, -1));
+    __m128i nib = _mm_blend_epi16(_mm_and_si128(b8, _mm_set1_epi8(15)),
+                                  _mm_and_si128(_mm_srli_epi16(b8, 4), _mm_set1_epi8(15)), 0x0c);
+    __m128i hi = _mm_or_si128(nib, _mm_slli_epi16(top, 4)); /* scales 4-7 | mins 4-7 */
+    return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(lo, hi));
+}
+
 static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r1_block_q4_K *w, const r1_act_q8K *x,
                                                              int64_t xs, int nx, int64_t nb) {
     const __m512i lo4 = _mm512_set1_epi8(15);
@@ -546,10 +563,9 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
     __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q4_K *wb = &w[b];
-        uint32_t sc[2], mn[2];
-        q4_K_unpack(wb->scales, sc, mn);
-        __m512i scz = _mm512_broadcast_i32x4(_mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)sc[1], (int)sc[0])));
-        __m128i mn16 = _mm_cvtepu8_epi16(_mm_set_epi32(0, 0, (int)mn[1], (int)mn[0]));
+        __m256i sm = q4_K_scales16(wb->scales);
+        __m512i scz = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
+        __m128i mn16 = _mm256_extracti128_si256(sm, 1);
         float d = f16f(wb->d), dmin = f16f(wb->dmin);
         __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
                            _mm512_setzero_si512()};
@@ -564,6 +580,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
                 scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(j0)), _mm256_set1_epi16(j1), 1));
             __m512i s_hi = _mm512_shuffle_epi8(
                 scz, _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16(k0)), _mm256_set1_epi16(k1), 1));
+            #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * xs + b].qs + 128 * h;
                 __m512i p0 = _mm512_maddubs_epi16(ql, _mm512_loadu_si512((const void *)xq));
@@ -571,6 +588,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
                 isum[r] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r], p0, s_lo), p1, s_hi);
             }
         }
+        #pragma GCC unroll 4
         for (int r = 0; r < nx; r++) {
             const r1_act_q8K *xb = &x[r * xs + b];
             __m128i m = _mm_madd_epi16(mn16, _mm_loadu_si128((const __m128i *)xb->bsums32));
@@ -578,6 +596,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
             macc[r] = _mm_fmadd_ps(_mm_cvtepi32_ps(m), _mm_set1_ps(dmin * xb->d), macc[r]);
         }
     }
+    #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) {
         __m128 m = _mm_add_ps(macc[r], _mm_movehl_ps(macc[r], macc[r]));
         m = _mm_add_ss(m, _mm_movehdup_ps(m));
@@ -585,6 +604,108 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
     }
 }
 QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
+
+/* Q6_K with 512-bit vectors: the 64 low-bit bytes of a half (ql[64h ..
+ * 64h+63]) are one load whose low nibbles are elements 0..63 of the half and
+ * high nibbles 64..127; the 32 high-bit bytes go to both 256-bit halves and
+ * vpsrlvw shifts each half by its own amount. A vector of codes then meets 64
+ * contiguous activation bytes, and its int16 scale vector holds 4 sub-block
+ * scales (8 lanes each). The -32 offset comes from the activation sums of 16. */
+static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r1_block_q6_K *w, const r1_act_q8K *x,
+                                                             int64_t xs, int nx, int64_t nb) {
+    const __m512i lo4 = _mm512_set1_epi8(15), three = _mm512_set1_epi8(3);
+    const __m512i sh_a = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1); /* g = 0 | 1 */
+    const __m512i sh_b = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);  /* g = 2 | 3 */
+    __m512i isc[4]; /* int16 lane i takes scale 4v + i / 8 */
+    #pragma GCC unroll 4
+    for (int v = 0; v < 4; v++) {
+        int16_t ix[32];
+        for (int i = 0; i < 32; i++) ix[i] = (int16_t)(4 * v + i / 8);
+        isc[v] = _mm512_loadu_si512(ix);
+    }
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++) {
+        const r1_block_q6_K *wb = &w[b];
+        __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
+        __m512i scz = _mm512_castsi256_si512(sc16);
+        __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
+                           _mm512_setzero_si512()};
+        #pragma GCC unroll 2
+        for (int h = 0; h < 2; h++) {
+            __m512i l = _mm512_loadu_si512((const void *)(wb->ql + 64 * h));
+            __m512i hb = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h)));
+            __m512i qa = _mm512_or_si512(_mm512_and_si512(l, lo4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh_a), three), 4));
+            __m512i qb = _mm512_or_si512(_mm512_and_si512(_mm512_srli_epi16(l, 4), lo4),
+                                         _mm512_slli_epi16(_mm512_and_si512(_mm512_srlv_epi16(hb, sh_b), three), 4));
+            __m512i sa = _mm512_permutexvar_epi16(isc[2 * h], scz), sb = _mm512_permutexvar_epi16(isc[2 * h + 1], scz);
+            #pragma GCC unroll 4
+            for (int r = 0; r < nx; r++) {
+                const int8_t *xq = x[r * xs + b].qs + 128 * h;
+                __m512i pa = _mm512_maddubs_epi16(qa, _mm512_loadu_si512((const void *)xq));
+                __m512i pb = _mm512_maddubs_epi16(qb, _mm512_loadu_si512((const void *)(xq + 64)));
+                isum[r] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r], pa, sa), pb, sb);
+            }
+        }
+        float d = f16f(wb->d);
+        #pragma GCC unroll 4
+        for (int r = 0; r < nx; r++) {
+            const r1_act_q8K *xb = &x[r * xs + b];
+            /* the -32 offset: 32 sum_j sc_j bsum_j, exact in int32 */
+            __m256i off = _mm256_madd_epi16(sc16, _mm256_loadu_si256((const __m256i *)xb->bsums));
+            __m512i t = _mm512_sub_epi32(isum[r], _mm512_zextsi256_si512(_mm256_slli_epi32(off, 5)));
+            acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * xb->d), acc[r]);
+        }
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+QMM_DRIVER(k_qmatmul_q6_K_z, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)
+
+/* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, 4 weight
+ * rows at a time sharing the activation loads (4 independent FMA chains).
+ * AVX-512 has no vpsignb, so the activation bytes are negated under the mask
+ * of negative weights and vpdpbusd multiplies |w| by them. The 256-bit
+ * kernel did 25 GB/s of weights from L2 on the Zen 5 box; see KERNELS.md. */
+static inline __m512i pair_qs(const int8_t *lo, const int8_t *hi) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
+                              _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+
+static void k_qmatmul_q8_0_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    if (N != 1) {
+        k_qmatmul_q8_0_avx512(y, ldy, xq, N, w, K, m0, m1);
+        return;
+    }
+    const int64_t nb = K / 32;
+    const r1_act_q8 *x = xq;
+    const r1_block_q8_0 *wb = w;
+    for (int64_t m = m0; m < m1; m += 4) {
+        int64_t mr = min64(4, m1 - m);
+        const r1_block_q8_0 *wr[4];
+        __m512 acc[4];
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) wr[c] = wb + (m + min64(c, mr - 1)) * nb, acc[c] = _mm512_setzero_ps();
+        for (int64_t b = 0; b < nb; b += 2) {
+            /* an odd last block pairs with itself and a zero scale */
+            int64_t b1 = b + 1 < nb ? b + 1 : b;
+            __m512i xv = pair_qs(x[b].qs, x[b1].qs);
+            __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(x[b].d), _mm256_set1_ps(b1 > b ? x[b1].d : 0.0f), 1);
+            #pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) {
+                _mm_prefetch((const char *)(wr[c] + 4 * nb + b), _MM_HINT_T0); /* the rows after these 4 */
+                __m512i wv = pair_qs(wr[c][b].qs, wr[c][b1].qs);
+                __m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);
+                __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xs);
+                __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)wr[c][b1].d), _mm_set1_epi16((short)wr[c][b].d)));
+                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[c]);
+            }
+        }
+        __m128 s = reduce4(acc[0], acc[1], acc[2], acc[3]);
+        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), s);
+    }
+}
 
 /* exp(x) for x <= 0 down to underflow (the loss only needs that range; larger
  * x are clamped at 88.7): x = n ln2 + r, |r| <= ln2/2, e^r by a degree-6
@@ -637,14 +758,23 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
     }
 }
 
+/* Activation rows from which the packed GEMM beats the 4-row kernels
+ * (1024 x 1536 weights streamed from DRAM, 1 thread, Zen 5 box under load:
+ * Q8_0 at N = 6 by 12%, Q4_K at N = 8 by 30% and even at 6; Q6_K, whose
+ * packing is the dearest, lost at N = 8 by 20%). */
+#define QGEMM_MIN_N {[R1_DT_Q8_0] = 6, [R1_DT_Q4_K] = 6, [R1_DT_Q6_K] = 12}
+
 /* Two tables: the bf16 products use vdpbf16ps only where the CPU has
  * AVX512-BF16 (cpu_features.c picks); otherwise they widen to f32. */
 #define AVX512_COMMON                                                                                      \
     .isa = "avx512",                                                                                       \
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx512, [R1_DT_F16] = k_matmul_f16_f32_avx512,               \
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},                                                   \
-    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
-                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_avx512},             \
+    .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_z_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
+                [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_z_avx512},             \
+    .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx512, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx512,                    \
+              [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512},                                                        \
+    .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
     .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
     .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, \
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,                       \
