@@ -46,6 +46,11 @@ size_t r1_layers_plan(const r1_config *c, int64_t N, int64_t P, int nth) {
 r1_status r1_model_reserve(r1_model *m, int64_t rows, int64_t ctx) {
     if (rows <= m->ws_rows && ctx <= m->ws_ctx) return R1_OK;
     rows = rows > m->ws_rows ? rows : m->ws_rows;
+    /* decode asks for one position more every token: grow geometrically (up
+     * to the model's context) instead of re-planning the workspace each step */
+    int64_t want = ctx;
+    if (ctx > m->ws_ctx && ctx < 2 * m->ws_ctx) ctx = 2 * m->ws_ctx;
+    if (ctx > m->cfg.max_pos) ctx = want > m->cfg.max_pos ? want : m->cfg.max_pos;
     ctx = ctx > m->ws_ctx ? ctx : m->ws_ctx;
     r1_arena_free(&m->ws);
     R1_TRY(r1_arena_init(&m->ws, r1_layers_plan(&m->cfg, rows, ctx, r1_pool_size(m->pool))));
