@@ -194,7 +194,7 @@ int cmd_demo(int argc, char **argv) {
     o.g.steps = 200;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
-    if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000, o.pretrain_steps = 100000, o.g.steps = 100000;
+    if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000, o.pretrain_steps = 0, o.g.steps = 100000;
     double t_start = r1_now();
     r1_taskset ts;
     r1_status s = r1_taskset_parse(&ts, o.tasks, o.dmin, o.dmax, 1);
@@ -243,8 +243,9 @@ int cmd_demo(int argc, char **argv) {
     snprintf(path, sizeof path, "%s/pretrain_metrics.jsonl", o.out);
     r1_lm_cfg lc;
     r1_lm_defaults(&lc);
-    lc.B = 16, lc.T = 128, lc.time_budget = o.pretrain_s, lc.eval_every = 100, lc.metrics = path, lc.warmup = 30;
-    if (o.pretrain_steps > 0) lc.max_steps = o.pretrain_steps;
+    lc.B = 16, lc.T = 128, lc.eval_every = 100, lc.metrics = path, lc.warmup = 30;
+    if (o.pretrain_steps > 0) lc.max_steps = o.pretrain_steps, lc.time_cap = o.pretrain_s;
+    else lc.time_budget = o.pretrain_s;
     if (o.pretrain_batch > 0) lc.B = o.pretrain_batch;
     if (o.pretrain_lr > 0) lc.lr = (float)o.pretrain_lr, lc.min_lr = (float)o.pretrain_lr / 10;
     r1_lm_result lr;

@@ -102,7 +102,7 @@ r1_status r1_lm_train(r1_policy *p, const int32_t *train, int64_t n_train, const
         run_loss = step == 1 ? L.loss : 0.95 * run_loss + 0.05 * L.loss;
         res->steps = step;
         double el = r1_now() - t_start;
-        bool last = step == cap || (c->time_budget > 0 && el > c->time_budget);
+        bool last = step == cap || (c->time_budget > 0 && el > c->time_budget) || (c->time_cap > 0 && el > c->time_cap);
         if (step % c->eval_every == 0 || last) {
             double hl = 0;
             s = heldout_loss(p->t, heldout, n_heldout, B, T, c->eval_windows, tok, tgt, &hl);

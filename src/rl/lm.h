@@ -20,7 +20,9 @@ typedef struct {
     float lr, min_lr, wd;
     int64_t warmup;
     int64_t max_steps;   /* upper bound on steps */
-    double time_budget;  /* seconds (0: max_steps only) */
+    double time_budget;  /* seconds the schedule is laid over (0: max_steps only) */
+    double time_cap;     /* stop after this many seconds, schedule untouched (0: none): a
+                            step-defined run that is the same on every machine fast enough */
     int64_t eval_every;  /* steps between held-out evaluations */
     int64_t eval_windows; /* held-out windows per evaluation */
     int patience;
