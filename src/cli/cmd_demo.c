@@ -28,7 +28,7 @@ static const char *USAGE =
     "  --tasks LIST        tasks (default chain)\n"
     "  --difficulty A-B    difficulty range (default 3-4)\n"
     "  --pretrain-steps N  pretraining steps planned (default 6000; stops earlier when the held-out loss does)\n"
-    "  --grpo-steps N      GRPO steps (default 200)\n"
+    "  --grpo-steps N      GRPO steps (default 400)\n"
     "  --pretrain-s S --grpo-s S   time caps in seconds (default 420, 300): a slower machine runs fewer steps\n"
     "  --pretrain-batch B --pretrain-lr X   pretraining batch (default 8 x 128) and peak lr (default 3e-3)\n"
     "  --eval-n N          held-out problems per task (default 512)\n"
@@ -191,7 +191,7 @@ int cmd_demo(int argc, char **argv) {
                    .mix = {.p_steps = 0.35f, .p_bare = 0.1f}};
     r1_grpo_defaults(&o.g);
     o.g.prompts = 8, o.g.G = 8, o.g.max_new = 96, o.g.mu = 2, o.g.lr = 5e-5f, o.g.lr_decay = 0.1f, o.g.beta = 0.001f;
-    o.g.steps = 200;
+    o.g.steps = 400;
     int r = parse(&o, argc, argv);
     if (r >= 0) return r;
     if (o.quick) o.pretrain_s = 8, o.grpo_s = 6, o.eval_n = 16, o.docs = 5000, o.pretrain_steps = 0, o.g.steps = 100000;
