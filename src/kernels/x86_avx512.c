@@ -15,6 +15,7 @@
 #include <math.h>
 
 #include "kernels/tables.h"
+#include "kernels/x86_stream.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -70,40 +71,31 @@ INLINE __m512 reduce16(__m512 acc[4][4]) {
     return _mm512_permutexvar_ps(idx, s);
 }
 
-/* y[m0..m1) = W[m0..m1) x for one activation row. */
+/* y[m0..m1) = W[m0..m1) x for one activation row: a weight row at a time
+ * (4 FMA chains), so the rows are read in address order as one prefetched
+ * stream (x86_stream.h); x stays in L1/L2. bf16/f16 widen on the fly. The
+ * previous kernel streamed 4 rows side by side and prefetched the next 4;
+ * on qwen2-1.5B f16 decode (1 thread, runs alternated) this is 25.4-27.3
+ * tok/s against its 22.9-27.0, and the same kernel from an mmap'd file
+ * streams 27-30 GB/s with or without the prefetch: f16 is near the wall. */
 INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
                    r1_dtype t) {
-    const int64_t es = t == R1_DT_F32 ? 4 : 2;
-    for (int64_t m = m0; m < m1; m += 4) {
-        int64_t mr = min64(4, m1 - m), row[4];
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
-        __m512 a[4][2];
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
+    const int lines = t == R1_DT_F32 ? 4 : 2; /* 64 elements per step */
+    for (int64_t m = m0; m < m1; m++) {
+        const int64_t row = m * K;
+        __m512 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
         int64_t k = 0;
-        for (; k + 32 <= K; k += 32) {
-            __m512 x0 = wload(x, k, xt), x1 = wload(x, k + 16, xt);
-            #pragma GCC unroll 8
-            for (int c = 0; c < 4; c++) {
-                /* the same columns of the next 4 rows: short rows give the
-                 * hardware prefetcher too little to lock on to */
-                const char *pf = (const char *)w + (size_t)(row[c] + 4 * K + k) * es;
-                _mm_prefetch(pf, _MM_HINT_T0);
-                if (es == 4) _mm_prefetch(pf + 64, _MM_HINT_T0);
-                a[c][0] = _mm512_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
-                a[c][1] = _mm512_fmadd_ps(x1, wload(w, row[c] + k + 16, t), a[c][1]);
-            }
+        for (; k + 64 <= K; k += 64) {
+            stream_prefetch((const char *)w + (row + k) * (t == R1_DT_F32 ? 4 : 2), lines);
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                a[j] = _mm512_fmadd_ps(wload(x, k + 16 * j, xt), wload(w, row + k + 16 * j, t), a[j]);
         }
-        for (; k < K; k += 16) {
+        for (int j = 0; k < K; k += 16, j++) {
             __mmask16 mk = lanes(K - k);
-            __m512 x0 = wload_mask(x, k, mk, xt);
-            #pragma GCC unroll 8
-            for (int c = 0; c < 4; c++) a[c][0] = _mm512_fmadd_ps(x0, wload_mask(w, row[c] + k, mk, t), a[c][0]);
+            a[j] = _mm512_fmadd_ps(wload_mask(x, k, mk, xt), wload_mask(w, row + k, mk, t), a[j]);
         }
-        __m128 s = reduce4(_mm512_add_ps(a[0][0], a[0][1]), _mm512_add_ps(a[1][0], a[1][1]),
-                           _mm512_add_ps(a[2][0], a[2][1]), _mm512_add_ps(a[3][0], a[3][1]));
-        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), s);
+        y[m] = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(a[0], a[1]), _mm512_add_ps(a[2], a[3])));
     }
 }
 
@@ -563,6 +555,7 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
     __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q4_K *wb = &w[b];
+        stream_prefetch(wb, 3);
         __m256i sm = q4_K_scales16(wb->scales);
         __m512i scz = _mm512_broadcast_i32x4(_mm256_castsi256_si128(sm));
         __m128i mn16 = _mm256_extracti128_si256(sm, 1);
@@ -626,6 +619,7 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
     __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q6_K *wb = &w[b];
+        stream_prefetch(wb, 4);
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales));
         __m512i scz = _mm512_castsi256_si512(sc16);
         __m512i isum[4] = {_mm512_setzero_si512(), _mm512_setzero_si512(), _mm512_setzero_si512(),
@@ -662,14 +656,30 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
 }
 QMM_DRIVER(k_qmatmul_q6_K_z, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)
 
-/* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, 4 weight
- * rows at a time sharing the activation loads (4 independent FMA chains).
- * AVX-512 has no vpsignb, so the activation bytes are negated under the mask
- * of negative weights and vpdpbusd multiplies |w| by them. The 256-bit
- * kernel did 25 GB/s of weights from L2 on the Zen 5 box; see KERNELS.md. */
+/* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, one
+ * weight row at a time (two FMA chains), so the rows are read in address
+ * order as one prefetched stream (x86_stream.h). AVX-512 has no vpsignb, so
+ * the activation bytes are negated under the mask of negative weights and
+ * vpdpbusd multiplies |w| by them. Why one stream: the lm_head of
+ * qwen2-1.5B (151936 x 1536) from the mmap'd GGUF streamed at 22-27 GB/s
+ * with 4 rows interleaved and a prefetch 4 rows ahead, 25-35 GB/s this way
+ * (1 thread, same runs). */
 static inline __m512i pair_qs(const int8_t *lo, const int8_t *hi) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)lo)),
                               _mm256_loadu_si256((const __m256i *)hi), 1);
+}
+
+/* acc + blocks b and b1 of one weight row times the same activation blocks
+ * (b1 == b: the odd last block, counted once through a zero scale). */
+static inline __attribute__((always_inline)) __m512 q8_0_pair(__m512 acc, const r1_block_q8_0 *w,
+                                                              const r1_act_q8 *x, int64_t b, int64_t b1) {
+    __m512i xv = pair_qs(x[b].qs, x[b1].qs);
+    __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(x[b].d), _mm256_set1_ps(b1 > b ? x[b1].d : 0.0f), 1);
+    __m512i wv = pair_qs(w[b].qs, w[b1].qs);
+    __m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);
+    __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xs);
+    __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)w[b1].d), _mm_set1_epi16((short)w[b].d)));
+    return _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc);
 }
 
 static void k_qmatmul_q8_0_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
@@ -680,30 +690,17 @@ static void k_qmatmul_q8_0_z_avx512(float *y, int64_t ldy, const void *xq, int64
     }
     const int64_t nb = K / 32;
     const r1_act_q8 *x = xq;
-    const r1_block_q8_0 *wb = w;
-    for (int64_t m = m0; m < m1; m += 4) {
-        int64_t mr = min64(4, m1 - m);
-        const r1_block_q8_0 *wr[4];
-        __m512 acc[4];
-        #pragma GCC unroll 4
-        for (int c = 0; c < 4; c++) wr[c] = wb + (m + min64(c, mr - 1)) * nb, acc[c] = _mm512_setzero_ps();
-        for (int64_t b = 0; b < nb; b += 2) {
-            /* an odd last block pairs with itself and a zero scale */
-            int64_t b1 = b + 1 < nb ? b + 1 : b;
-            __m512i xv = pair_qs(x[b].qs, x[b1].qs);
-            __m512 dx = _mm512_insertf32x8(_mm512_set1_ps(x[b].d), _mm256_set1_ps(b1 > b ? x[b1].d : 0.0f), 1);
-            #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                _mm_prefetch((const char *)(wr[c] + 4 * nb + b), _MM_HINT_T0); /* the rows after these 4 */
-                __m512i wv = pair_qs(wr[c][b].qs, wr[c][b1].qs);
-                __m512i xs = _mm512_mask_sub_epi8(xv, _mm512_movepi8_mask(wv), _mm512_setzero_si512(), xv);
-                __m512i s = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(wv), xs);
-                __m512 dw = _mm512_cvtph_ps(_mm256_set_m128i(_mm_set1_epi16((short)wr[c][b1].d), _mm_set1_epi16((short)wr[c][b].d)));
-                acc[c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, dx), acc[c]);
-            }
+    for (int64_t m = m0; m < m1; m++) {
+        const r1_block_q8_0 *wr = (const r1_block_q8_0 *)w + m * nb;
+        __m512 a0 = _mm512_setzero_ps(), a1 = _mm512_setzero_ps();
+        int64_t b = 0;
+        for (; b + 4 <= nb; b += 4) {
+            stream_prefetch(wr + b, 3); /* 136 bytes of blocks per step */
+            a0 = q8_0_pair(a0, wr, x, b, b + 1);
+            a1 = q8_0_pair(a1, wr, x, b + 2, b + 3);
         }
-        __m128 s = reduce4(acc[0], acc[1], acc[2], acc[3]);
-        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), s);
+        for (; b < nb; b += 2) a0 = q8_0_pair(a0, wr, x, b, b + 1 < nb ? b + 1 : b);
+        y[m] = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
     }
 }
 

@@ -21,6 +21,8 @@
  * weight row streams past it once. */
 #include <immintrin.h>
 
+#include "kernels/x86_stream.h"
+
 #define QNAME2(a, b) a##_##b
 #define QNAME(a, b) QNAME2(a, b)
 
@@ -32,6 +34,7 @@ static inline float hsum8(__m256 v) {
 }
 
 static inline float f16f(uint16_t h) { return _cvtsh_ss(h); }
+
 
 /* ---- Q8_0 and Q4_0 x q8: sum_b d_w d_x sum_i w_i x_i (Q4_0: w_i = q_i - 8,
  * the -8 sum_i x_i from the activation block sum) ---- */
@@ -61,7 +64,10 @@ static inline __attribute__((always_inline)) __m256 blk_q4_0(const r1_block_q4_0
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};    \
         if (nx == 1) {                                                                                            \
             int64_t b = 0;                                                                                        \
-            for (; b + 2 <= nb; b += 2) acc[0] = blk(w + b, x + b, acc[0]), acc[1] = blk(w + b + 1, x + b + 1, acc[1]); \
+            for (; b + 2 <= nb; b += 2) {                                                                         \
+                stream_prefetch(w + b, (int)(2 * sizeof(wblock) / 64 + 1));                                            \
+                acc[0] = blk(w + b, x + b, acc[0]), acc[1] = blk(w + b + 1, x + b + 1, acc[1]);                   \
+            }                                                                                                     \
             if (b < nb) acc[0] = blk(w + b, x + b, acc[0]);                                                       \
             out[0] = hsum8(_mm256_add_ps(acc[0], acc[1]));                                                        \
             return;                                                                                               \
@@ -90,6 +96,7 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
     __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q4_K *wb = &w[b];
+        stream_prefetch(wb, 3);
         uint32_t sc[2], mn[2];
         q4_K_unpack(wb->scales, sc, mn);
         /* scales as int16 in both 128-bit lanes; mins as 8 int16 */
@@ -139,6 +146,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
     __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q6_K *wb = &w[b];
+        stream_prefetch(wb, 4);
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales)); /* 16 int16 */
         __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                            _mm256_setzero_si256()};
