@@ -53,8 +53,7 @@ static inline r1_pool *r1_fwd_pool(r1_model *m, int64_t macs) { return macs >= m
 /* r1_matmul on r1_fwd_pool's choice for w's size. */
 void r1_fwd_matmul(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *w);
 /* Columns [m0, m1) of y[n, ldy] = x[n, K] w^T on the calling thread, for any
- * weight dtype; f32/bf16/f16 weights with n > 1 go by blocks of 16 rows with
- * the next block prefetched (model.c). */
+ * weight dtype (the kernels prefetch the weight rows themselves). */
 void r1_fwd_cols(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t n, const r1_tensor *w, int64_t K,
                  int64_t m0, int64_t m1);
 

@@ -59,23 +59,9 @@ r1_status r1_model_reserve(r1_model *m, int64_t rows, int64_t ctx) {
     return R1_OK;
 }
 
-/* For n > 1 the kernel's 4x4 tiles do not prefetch, and weights that come
- * from DRAM (the 116M bench model) streamed at 10 GB/s at n = 16 against the
- * matvec's 22 GB/s (1 thread, Zen 5); fetching the next 16 rows while the
- * kernel runs on these gives 12-13 GB/s (+20%, best of 5, loaded machine). */
 void r1_fwd_cols(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t n, const r1_tensor *w, int64_t K,
                  int64_t m0, int64_t m1) {
-    if (n < 2 || r1_dtype_is_quant(w->dtype)) {
-        r1_matmul_cols_k(k, y, ldy, x, n, w->data, w->dtype, K, m0, m1);
-        return;
-    }
-    size_t rb = r1_dtype_row_bytes(w->dtype, K);
-    for (int64_t m = m0; m < m1; m += 16) {
-        int64_t e = m + 16 < m1 ? m + 16 : m1, pe = e + 16 < m1 ? e + 16 : m1;
-        for (const char *p = (const char *)w->data + (size_t)e * rb; p < (const char *)w->data + (size_t)pe * rb; p += 64)
-            __builtin_prefetch(p, 0, 3);
-        k->matmul[w->dtype](y, ldy, x, n, w->data, K, m, e);
-    }
+    r1_matmul_cols_k(k, y, ldy, x, n, w->data, w->dtype, K, m0, m1);
 }
 
 typedef struct {
