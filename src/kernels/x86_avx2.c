@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "kernels/tables.h"
+#include "kernels/x86_stream.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -44,42 +45,27 @@ INLINE __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
-/* y[m0..m1) = W[m0..m1) x for one activation row. */
+/* y[m0..m1) = W[m0..m1) x for one activation row: a weight row at a time
+ * (4 FMA chains), one prefetched stream in address order (x86_stream.h and
+ * the AVX-512 twin). */
 INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
                    r1_dtype t) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
-    int64_t k8 = K & ~(int64_t)7;
-    for (int64_t m = m0; m < m1; m += 4) {
-        int64_t mr = min64(4, m1 - m), row[4];
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
-        __m256 a[4][2];
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) a[c][0] = a[c][1] = _mm256_setzero_ps();
+    for (int64_t m = m0; m < m1; m++) {
+        const int64_t row = m * K;
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
         int64_t k = 0;
-        for (; k + 16 <= K; k += 16) {
-            __m256 x0 = wload(x, k, xt), x1 = wload(x, k + 8, xt);
-            #pragma GCC unroll 8
-            for (int c = 0; c < 4; c++) {
-                /* the same columns of the next 4 rows (see x86_avx512.c) */
-                const char *pf = (const char *)w + (size_t)(row[c] + 4 * K + k) * es;
-                if (es == 4 || (k & 16) == 0) _mm_prefetch(pf, _MM_HINT_T0);
-                a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
-                a[c][1] = _mm256_fmadd_ps(x1, wload(w, row[c] + k + 8, t), a[c][1]);
-            }
+        for (; k + 32 <= K; k += 32) {
+            stream_prefetch((const char *)w + (row + k) * es, (int)(es / 2)); /* 32 elements: 2 or 1 lines */
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++) a[j] = _mm256_fmadd_ps(wload(x, k + 8 * j, xt), wload(w, row + k + 8 * j, t), a[j]);
         }
-        if (k < k8) {
-            __m256 x0 = wload(x, k, xt);
-            #pragma GCC unroll 8
-            for (int c = 0; c < 4; c++) a[c][0] = _mm256_fmadd_ps(x0, wload(w, row[c] + k, t), a[c][0]);
-        }
-        float tail[4] = {0, 0, 0, 0};
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++)
-            for (int64_t kk = k8; kk < K; kk++) tail[c] += wget(x, kk, xt) * wget(w, row[c] + kk, t);
-        __m128 s = reduce4(_mm256_add_ps(a[0][0], a[0][1]), _mm256_add_ps(a[1][0], a[1][1]),
-                           _mm256_add_ps(a[2][0], a[2][1]), _mm256_add_ps(a[3][0], a[3][1]));
-        _mm_maskstore_ps(y + m, lanes4(mr), _mm_add_ps(s, _mm_loadu_ps(tail)));
+        for (int j = 0; k + 8 <= K; k += 8, j++) a[j] = _mm256_fmadd_ps(wload(x, k, xt), wload(w, row + k, t), a[j]);
+        float tail = 0.0f;
+        for (; k < K; k++) tail += wget(x, k, xt) * wget(w, row + k, t);
+        __m256 z = _mm256_setzero_ps();
+        __m128 s4 = reduce4(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])), z, z, z);
+        y[m] = _mm_cvtss_f32(s4) + tail;
     }
 }
 
