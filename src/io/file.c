@@ -214,6 +214,17 @@ r1_status r1_file_atomic_commit(r1_file_atomic *f) {
         s = io_fail("fsync failed", f->tmp);
         goto fail;
     }
+    /* Drop the now clean pages of a large file (weights, checkpoints) from
+     * the page cache. Pages cached by write() stay small (4 KB) folios for
+     * as long as they are cached, so a model mmap'd right after it was
+     * written is mapped page by page; read back from disk by the first
+     * mmap, the kernel (ext4 on Linux 6.18 here) caches it in large folios
+     * mapped with 2 MB entries: qwen2-1.5B-4L f16 decode, 1 thread, two
+     * copies of one GGUF cached each way, runs alternated: 30.6-32.3 tok/s
+     * (4 KB pages) against 34.3-35.0 (2 MB). The cost is reading the file
+     * from disk once on the next load. Advisory: errors are ignored. */
+    struct stat st;
+    if (fstat(f->fd, &st) == 0 && st.st_size >= (off_t)2 << 20) (void)posix_fadvise(f->fd, 0, 0, POSIX_FADV_DONTNEED);
     int fd = f->fd;
     f->fd = -1;
     if (close(fd) != 0) {
