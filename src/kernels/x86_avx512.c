@@ -553,11 +553,14 @@ static inline __m256i q4_K_scales16(const uint8_t *p) {
     return _mm256_cvtepu8_epi16(_mm_unpacklo_epi32(lo, hi));
 }
 
-static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r1_block_q4_K *w, const r1_act_q8K *x,
-                                                             int64_t xs, int nx, int64_t nb) {
+/* acc[r] = 16 lane sums of weight row w against activation row r (the mins
+ * folded into lanes 0-3): the horizontal sum is the caller's. */
+static inline __attribute__((always_inline)) void dot_q4_K_zv(__m512 *acc, const r1_block_q4_K *w,
+                                                              const r1_act_q8K *x, int64_t xs, int nx, int64_t nb) {
     const __m512i lo4 = _mm512_set1_epi8(15);
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
     __m128 macc[4] = {_mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps(), _mm_setzero_ps()};
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q4_K *wb = &w[b];
         stream_prefetch(wb, 3);
@@ -595,13 +598,37 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
         }
     }
     #pragma GCC unroll 4
-    for (int r = 0; r < nx; r++) {
-        __m128 m = _mm_add_ps(macc[r], _mm_movehl_ps(macc[r], macc[r]));
-        m = _mm_add_ss(m, _mm_movehdup_ps(m));
-        out[r] = _mm512_reduce_add_ps(acc[r]) - _mm_cvtss_f32(m);
+    for (int r = 0; r < nx; r++) acc[r] = _mm512_sub_ps(acc[r], _mm512_zextps128_ps512(macc[r]));
+}
+
+static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r1_block_q4_K *w, const r1_act_q8K *x,
+                                                             int64_t xs, int nx, int64_t nb) {
+    __m512 acc[4];
+    dot_q4_K_zv(acc, w, x, xs, nx, nb);
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
+}
+QMM_DRIVER(k_qmatmul_q4_K_zn, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
+
+/* Q4_K decode (N = 1): weight rows one after the other (one prefetched
+ * stream), their lane sums reduced 4 rows at a time. With K = 1024 (4
+ * super-blocks a row) the per-row horizontal sums and the scalar store of
+ * each result were about a third of this kernel's samples in `perf`. */
+static void k_qmatmul_q4_K_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    if (N != 1) {
+        k_qmatmul_q4_K_zn_avx512(y, ldy, xq, N, w, K, m0, m1);
+        return;
+    }
+    const int64_t nb = K / 256;
+    const r1_block_q4_K *wb = w;
+    for (int64_t m = m0; m < m1; m += 4) {
+        int64_t mr = min64(4, m1 - m);
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t c = 0; c < mr; c++) dot_q4_K_zv(&acc[c], wb + (m + c) * nb, xq, nb, 1, nb);
+        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), reduce4(acc[0], acc[1], acc[2], acc[3]));
     }
 }
-QMM_DRIVER(k_qmatmul_q4_K_z, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
 
 /* Q6_K with 512-bit vectors: the 64 low-bit bytes of a half (ql[64h ..
  * 64h+63]) are one load whose low nibbles are elements 0..63 of the half and
