@@ -71,7 +71,7 @@ INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t 
 
 /* y[n .. n+nr) x [m .. m+mr) for nr <= 3, mr <= 4; x points at row n. */
 INLINE void tile3x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t nr, const void *w, int64_t m,
-                    int64_t mr, int64_t K, r1_dtype t, bool pf) {
+                    int64_t mr, int64_t K, r1_dtype t, unsigned pf) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
     enum { R = 3 };
     int64_t xr[R];
@@ -92,7 +92,7 @@ INLINE void tile3x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t n
         for (int r = 0; r < R; r++) xv[r] = wload(x, xr[r] + k, xt);
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
-            if (pf && ((k * es) & 63) == 0) /* the next 4 rows' line (see x86_avx512.c) */
+            if ((pf >> c & 1) && ((k * es) & 63) == 0) /* the next 4 rows' line (x86_stream.h) */
                 _mm_prefetch((const char *)w + (row[c] + 4 * K + k) * es, _MM_HINT_T0);
             __m256 wv = wload(w, row[c] + k, t);
             #pragma GCC unroll 8
@@ -125,7 +125,7 @@ INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N,
         for (int64_t m = m0; m < m1; m += 4)
             for (int64_t n = n0; n < n1; n += 3)
                 tile3x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(3, n1 - n), w, m, min64(4, m1 - m),
-                        K, t, n == n0 && m + 4 < m1);
+                        K, t, m + 4 < m1 ? stream_pf_rows((n - n0) / 3, (n1 - n0 + 2) / 3) : 0);
     }
 }
 

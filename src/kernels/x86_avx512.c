@@ -101,12 +101,13 @@ INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t 
 
 /* y[n .. n+nr) x [m .. m+mr) for nr, mr <= 4; x points at row n (f32, or
  * bf16 widened for the bf16 forward product on CPUs without AVX512-BF16).
- * pf (the first tile of each 4 weight rows): prefetch the next 4 rows, one
- * line per row and step, so they arrive while the other tiles reuse these
- * from L1. Small N (batched decode) is weight-streaming bound: the 116M
- * bench's batched rollouts went from 455 to 513 tok/s (1 thread). */
+ * pf: which of the next 4 weight rows this tile prefetches, one line per
+ * row and step (stream_pf_rows, x86_stream.h). Small N (batched decode) is
+ * weight-streaming bound: the 116M bench's batched rollouts went from 455
+ * to 513 tok/s (1 thread) with the first tile prefetching all 4 rows, and to
+ * ~610 with the rows spread over the tiles. */
 INLINE void tile4x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t nr, const void *w, int64_t m,
-                    int64_t mr, int64_t K, r1_dtype t, bool pf) {
+                    int64_t mr, int64_t K, r1_dtype t, unsigned pf) {
     int64_t xr[4];
     int64_t row[4];
     #pragma GCC unroll 8
@@ -125,7 +126,7 @@ INLINE void tile4x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t n
         for (int r = 0; r < 4; r++) xv[r] = wload(x, xr[r] + k, xt);
         #pragma GCC unroll 8
         for (int c = 0; c < 4; c++) {
-            if (pf) _mm_prefetch((const char *)w + (row[c] + 4 * K + k) * (t == R1_DT_F32 ? 4 : 2), _MM_HINT_T0);
+            if (pf >> c & 1) _mm_prefetch((const char *)w + (row[c] + 4 * K + k) * (t == R1_DT_F32 ? 4 : 2), _MM_HINT_T0);
             __m512 wv = wload(w, row[c] + k, t);
             #pragma GCC unroll 8
             for (int r = 0; r < 4; r++) acc[r][c] = _mm512_fmadd_ps(xv[r], wv, acc[r][c]);
@@ -166,7 +167,7 @@ INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N,
         for (int64_t m = m0; m < m1; m += 4)
             for (int64_t n = n0; n < n1; n += 4)
                 tile4x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(4, n1 - n), w, m, min64(4, m1 - m),
-                        K, t, n == n0 && m + 4 < m1);
+                        K, t, m + 4 < m1 ? stream_pf_rows((n - n0) / 4, (n1 - n0 + 3) / 4) : 0);
     }
 }
 

@@ -25,4 +25,18 @@ static inline __attribute__((always_inline)) void stream_prefetch(const void *p,
     for (int i = 0; i < lines; i++) _mm_prefetch((const char *)(a + 64u * (unsigned)i), _MM_HINT_T0);
 }
 
+/* Small-N products (batched decode) stream the weights too: the register
+ * tiles over the same 4 weight rows prefetch the next 4 rows, one line per
+ * row and k step. This is the mask of the rows that tile i of n prefetches,
+ * spread over the first 4 tiles so the lines are requested evenly while the
+ * current rows are in use. All 4 rows from the first tile left the f32
+ * N = 16, K = 768 product at 51 GMAC/s from DRAM against 78 from cache;
+ * spread, 58-62 (1 thread, Zen 5). */
+static inline unsigned stream_pf_rows(int64_t i, int64_t n) {
+    unsigned mask = 0;
+    for (int c = 0; c < 4; c++)
+        if (c % (n < 4 ? n : 4) == i) mask |= 1u << c;
+    return mask;
+}
+
 #endif
