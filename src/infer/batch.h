@@ -46,6 +46,7 @@ typedef struct {
     int32_t *tok, *slot;
     int64_t *pos, *out_rows;
     int *out_seq;
+    int32_t *sampled; /* [step_rows]: the token drawn for each output row */
     float *logits; /* [n_slots, vocab] */
     int64_t steps, rows_done;
 } r1_engine;
