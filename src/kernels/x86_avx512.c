@@ -611,34 +611,15 @@ static inline __attribute__((always_inline)) void dot_q4_K_z(float *out, const r
 }
 QMM_DRIVER(k_qmatmul_q4_K_zn, r1_block_q4_K, r1_act_q8K, dot_q4_K_z, 256)
 
-/* Q4_K decode (N = 1): weight rows one after the other (one prefetched
- * stream), their lane sums reduced 4 rows at a time. With K = 1024 (4
- * super-blocks a row) the per-row horizontal sums and the scalar store of
- * each result were about a third of this kernel's samples in `perf`. */
-static void k_qmatmul_q4_K_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
-                                    int64_t m0, int64_t m1) {
-    if (N != 1) {
-        k_qmatmul_q4_K_zn_avx512(y, ldy, xq, N, w, K, m0, m1);
-        return;
-    }
-    const int64_t nb = K / 256;
-    const r1_block_q4_K *wb = w;
-    for (int64_t m = m0; m < m1; m += 4) {
-        int64_t mr = min64(4, m1 - m);
-        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-        for (int64_t c = 0; c < mr; c++) dot_q4_K_zv(&acc[c], wb + (m + c) * nb, xq, nb, 1, nb);
-        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), reduce4(acc[0], acc[1], acc[2], acc[3]));
-    }
-}
-
 /* Q6_K with 512-bit vectors: the 64 low-bit bytes of a half (ql[64h ..
  * 64h+63]) are one load whose low nibbles are elements 0..63 of the half and
  * high nibbles 64..127; the 32 high-bit bytes go to both 256-bit halves and
  * vpsrlvw shifts each half by its own amount. A vector of codes then meets 64
  * contiguous activation bytes, and its int16 scale vector holds 4 sub-block
  * scales (8 lanes each). The -32 offset comes from the activation sums of 16. */
-static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r1_block_q6_K *w, const r1_act_q8K *x,
-                                                             int64_t xs, int nx, int64_t nb) {
+/* acc[r] = 16 lane sums of weight row w against activation row r. */
+static inline __attribute__((always_inline)) void dot_q6_K_zv(__m512 *acc, const r1_block_q6_K *w,
+                                                              const r1_act_q8K *x, int64_t xs, int nx, int64_t nb) {
     const __m512i lo4 = _mm512_set1_epi8(15), three = _mm512_set1_epi8(3);
     const __m512i sh_a = _mm512_inserti64x4(_mm512_setzero_si512(), _mm256_set1_epi16(2), 1); /* g = 0 | 1 */
     const __m512i sh_b = _mm512_inserti64x4(_mm512_set1_epi16(4), _mm256_set1_epi16(6), 1);  /* g = 2 | 3 */
@@ -649,7 +630,8 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
         for (int i = 0; i < 32; i++) ix[i] = (int16_t)(4 * v + i / 8);
         isc[v] = _mm512_loadu_si512(ix);
     }
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; b++) {
         const r1_block_q6_K *wb = &w[b];
         stream_prefetch(wb, 4);
@@ -684,10 +666,51 @@ static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r
             acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(t), _mm512_set1_ps(d * xb->d), acc[r]);
         }
     }
+}
+
+static inline __attribute__((always_inline)) void dot_q6_K_z(float *out, const r1_block_q6_K *w, const r1_act_q8K *x,
+                                                             int64_t xs, int nx, int64_t nb) {
+    __m512 acc[4];
+    dot_q6_K_zv(acc, w, x, xs, nx, nb);
     #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) out[r] = _mm512_reduce_add_ps(acc[r]);
 }
-QMM_DRIVER(k_qmatmul_q6_K_z, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)
+QMM_DRIVER(k_qmatmul_q6_K_zn, r1_block_q6_K, r1_act_q8K, dot_q6_K_z, 256)
+
+/* K-type decode (N = 1): weight rows one after the other (one prefetched
+ * stream), their lane sums reduced 4 rows at a time. With K = 1024 (4
+ * super-blocks a row) the per-row horizontal sums and the scalar store of
+ * each result were about a third of the Q4_K kernel's samples in `perf`. */
+INLINE void kq_decode(float *y, const void *xq, const void *w, int64_t K, int64_t m0, int64_t m1, r1_dtype t) {
+    const int64_t nb = K / 256;
+    for (int64_t m = m0; m < m1; m += 4) {
+        int64_t mr = min64(4, m1 - m);
+        __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+        for (int64_t c = 0; c < mr; c++) {
+            if (t == R1_DT_Q4_K)
+                dot_q4_K_zv(&acc[c], (const r1_block_q4_K *)w + (m + c) * nb, xq, nb, 1, nb);
+            else
+                dot_q6_K_zv(&acc[c], (const r1_block_q6_K *)w + (m + c) * nb, xq, nb, 1, nb);
+        }
+        _mm_mask_storeu_ps(y + m, (__mmask8)lanes(mr), reduce4(acc[0], acc[1], acc[2], acc[3]));
+    }
+}
+
+static void k_qmatmul_q4_K_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    if (N == 1)
+        kq_decode(y, xq, w, K, m0, m1, R1_DT_Q4_K);
+    else
+        k_qmatmul_q4_K_zn_avx512(y, ldy, xq, N, w, K, m0, m1);
+}
+
+static void k_qmatmul_q6_K_z_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                                    int64_t m0, int64_t m1) {
+    if (N == 1)
+        kq_decode(y, xq, w, K, m0, m1, R1_DT_Q6_K);
+    else
+        k_qmatmul_q6_K_zn_avx512(y, ldy, xq, N, w, K, m0, m1);
+}
 
 /* Q8_0 decode (N = 1) with 512-bit vectors: two blocks per vector, one
  * weight row at a time (two FMA chains), so the rows are read in address
