@@ -2,6 +2,7 @@
 #include "test.h"
 
 #include <stdatomic.h>
+#include <string.h>
 
 #include "core/arena.h"
 #include "core/dtype.h"
@@ -125,6 +126,41 @@ TEST(pool_runs_every_thread_once) {
     CHECK(r1_pool_create(&bad, 0) == R1_INVALID);
 }
 
+typedef struct {
+    atomic_int seen[1000];
+    atomic_int bad_range;
+    int64_t chunk;
+} claim_ctx;
+
+static void claim_range(void *p, int64_t lo, int64_t hi, int ith) {
+    claim_ctx *c = p;
+    /* every range but the last is exactly one chunk, starting on a chunk */
+    if (lo % c->chunk != 0 || (hi - lo != c->chunk && hi != 1000) || ith < 0 || ith > 3) atomic_fetch_add(&c->bad_range, 1);
+    for (int64_t i = lo; i < hi; i++) atomic_fetch_add(&c->seen[i], 1);
+}
+
+TEST(pool_claim_covers_every_item_once) {
+    for (int n = 1; n <= 4; n++) {
+        r1_pool *p;
+        CHECK_OK(r1_pool_create(&p, n));
+        const int64_t chunks[] = {1, 7, 64, 999, 1000, 5000};
+        for (int rep = 0; rep < 20; rep++)
+            for (size_t k = 0; k < sizeof chunks / sizeof *chunks; k++) {
+                static claim_ctx c;
+                memset(&c, 0, sizeof c);
+                c.chunk = chunks[k];
+                r1_pool_claim(p, 1000, chunks[k], claim_range, &c);
+                CHECK_EQ_INT(atomic_load(&c.bad_range), 0);
+                for (int i = 0; i < 1000; i++) CHECK_EQ_INT(atomic_load(&c.seen[i]), 1);
+            }
+        r1_pool_claim(p, 0, 4, claim_range, NULL); /* nothing to do: fn never runs */
+        r1_pool_destroy(p);
+    }
+    claim_ctx c = {.chunk = 1000}; /* no pool: one inline call */
+    r1_pool_claim(NULL, 1000, 3, claim_range, &c);
+    CHECK_EQ_INT(atomic_load(&c.seen[999]), 1);
+}
+
 TEST(split_covers_range_aligned) {
     for (int nth = 1; nth <= 5; nth++) {
         int64_t prev = 0;
@@ -146,6 +182,7 @@ int main(void) {
     RUN(arena_alignment_and_limit);
     RUN(rng_is_deterministic_and_portable);
     RUN(pool_runs_every_thread_once);
+    RUN(pool_claim_covers_every_item_once);
     RUN(split_covers_range_aligned);
     TEST_MAIN_END();
 }

@@ -160,3 +160,32 @@ void r1_pool_for(r1_pool *p, int64_t n, int64_t align, r1_range_fn fn, void *ctx
     }
     r1_pool_run(p, range_task, &j);
 }
+
+typedef struct {
+    int64_t n, chunk;
+    r1_range_fn fn;
+    void *ctx;
+    _Alignas(64) atomic_llong next; /* own cache line: every claim writes it */
+} claim_job;
+
+static void claim_task(void *p, int ith, int nth) {
+    (void)nth;
+    claim_job *j = p;
+    for (;;) {
+        int64_t lo = atomic_fetch_add_explicit(&j->next, j->chunk, memory_order_relaxed);
+        if (lo >= j->n) return;
+        j->fn(j->ctx, lo, lo + j->chunk < j->n ? lo + j->chunk : j->n, ith);
+    }
+}
+
+void r1_pool_claim(r1_pool *p, int64_t n, int64_t chunk, r1_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    if (chunk < 1) chunk = 1;
+    if (!p || p->n == 1 || n <= chunk) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    claim_job j = {.n = n, .chunk = chunk, .fn = fn, .ctx = ctx};
+    atomic_init(&j.next, 0);
+    r1_pool_run(p, claim_task, &j);
+}

@@ -37,6 +37,12 @@ static inline void r1_split(int64_t n, int ith, int nth, int64_t align, int64_t 
 typedef void (*r1_range_fn)(void *ctx, int64_t lo, int64_t hi, int ith);
 void r1_pool_for(r1_pool *p, int64_t n, int64_t align, r1_range_fn fn, void *ctx);
 
+/* Parallel loop by work claiming: the threads take chunks of `chunk` items,
+ * in order, from a shared counter until none are left, so a thread slowed by
+ * memory or by the scheduler takes fewer. For work whose results do not
+ * depend on which thread computes them (fn must not use ith for that). */
+void r1_pool_claim(r1_pool *p, int64_t n, int64_t chunk, r1_range_fn fn, void *ctx);
+
 /* Number of online CPUs (>= 1). */
 int r1_cpu_count(void);
 

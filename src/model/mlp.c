@@ -87,10 +87,10 @@ void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_
     r1_pool *up = r1_fwd_pool(m, 2 * macs), *down = r1_fwd_pool(m, macs);
     int64_t n = make_items(items, gs, ng, true, D, r1_pool_size(up));
     R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
-    r1_pool_for(up, n, 1, run_up, &j);
+    r1_pool_claim(up, n, 1, run_up, &j);
     n = make_items(items, gs, ng, false, D, r1_pool_size(down));
     R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
-    r1_pool_for(down, n, 1, run_down, &j);
+    r1_pool_claim(down, n, 1, run_down, &j);
     ws->used = mark;
 }
 
