@@ -85,8 +85,11 @@ void r1_fwd_matmul(r1_model *m, float *y, const float *x, int64_t N, const r1_te
         r1_matmul(pool, y, x, N, w);
         return;
     }
+    /* claimed in chunks of about 1/(4 nth) of the columns: long weight
+     * streams, and a thread slowed by memory takes fewer */
     fwd_mm j = {m->k, y, x, N, w};
-    r1_pool_for(pool, (w->shape[0] + 15) / 16, 1, fwd_mm_task, &j);
+    int64_t units = (w->shape[0] + 15) / 16;
+    r1_pool_claim(pool, units, units / (4 * r1_pool_size(pool)), fwd_mm_task, &j);
 }
 
 void r1_embed_row(float *dst, const r1_tensor *table, int64_t row) {
