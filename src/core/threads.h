@@ -3,7 +3,9 @@
  * thread 0) and returns when all have finished. Workers spin briefly before
  * sleeping because decode issues thousands of tiny regions per token and a
  * futex wake costs more than the work itself (measured in bench/). Work is
- * split by (ith, nth) only, so results are reproducible for a thread count. */
+ * split by (ith, nth), or claimed (r1_pool_claim) only where no result
+ * depends on which thread computes it, so results are reproducible for a
+ * thread count. */
 #ifndef R1_THREADS_H
 #define R1_THREADS_H
 
