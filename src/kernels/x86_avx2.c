@@ -1,8 +1,8 @@
 /* x86_avx2: AVX2 + FMA + F16C kernels, f32 accumulation (16 ymm registers).
  * Same design as x86_avx512.c at 8 lanes:
  *  - N = 1: 4 weight rows stream together with two accumulators each;
- *  - N > 1: a 3x4 register tile (3 X rows x 4 W rows, 12 accumulators), X
- *    blocked to stay in L2, the 4 horizontal sums of a tile row via hadd.
+ *  - N > 1: a 4x3 register tile (4 X rows x 3 W rows, 12 accumulators), X
+ *    blocked to stay in L2, the horizontal sums of a tile row via hadd.
  * AVX2 has no 16-bit masked load, so the K tail (< 8) is summed in scalar and
  * added after the horizontal sum; ragged N and M repeat the last valid row and
  * store only valid lanes (maskstore). */
@@ -69,43 +69,69 @@ INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t 
     }
 }
 
-/* y[n .. n+nr) x [m .. m+mr) for nr <= 3, mr <= 4; x points at row n. */
-INLINE void tile3x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t nr, const void *w, int64_t m,
-                    int64_t mr, int64_t K, r1_dtype t, unsigned pf) {
+/* One k step of 8 lanes of the R x 3 tile: 3 weight vectors, then one X
+ * vector at a time (12 accumulators + 3 + 1 = the 16 ymm registers). */
+INLINE void tile_step(__m256 acc[4][3], const void *x, r1_dtype xt, int R, int64_t K, const void *w,
+                      const int64_t row[3], int64_t k, r1_dtype t) {
+    __m256 wv[3];
+    #pragma GCC unroll 8
+    for (int c = 0; c < 3; c++) {
+        wv[c] = wload(w, row[c] + k, t);
+        /* keep it in a register: gcc otherwise folds the loads into the
+         * FMAs, 9-16 loads per 12 FMAs instead of 7 (the same for xv) */
+        __asm__("" : "+x"(wv[c]));
+    }
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+        __m256 xv = wload(x, r * K + k, xt);
+        __asm__("" : "+x"(xv));
+        #pragma GCC unroll 8
+        for (int c = 0; c < 3; c++) acc[r][c] = _mm256_fmadd_ps(xv, wv[c], acc[r][c]);
+    }
+}
+
+/* y[n .. n+R) x [m .. m+mr) for R <= 4 activation rows (a constant after
+ * inlining) and mr <= 3 weight rows; x points at row n. Four X rows by three
+ * W rows keeps 12 accumulators busy with 7 loads per 12 FMAs and covers the
+ * batched decode's N = 16 (and the MoE experts' N ~ 4) with whole tiles; the
+ * earlier 3 x 4 tile ran 16 rows as 18 (116M bench: N = 16, K = 768 from
+ * DRAM 27 -> see docs/KERNELS.md). Every output element is one accumulator
+ * whose lanes sum in k order, reduced as reduce4 does, so its bits do not
+ * depend on R or on which tile computes it: a sequence's logits do not
+ * depend on what else is in its batch. */
+INLINE void tile_rx3(float *y, int64_t ldy, const void *x, r1_dtype xt, int R, const void *w, int64_t m, int64_t mr,
+                     int64_t K, r1_dtype t, unsigned pf) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
-    enum { R = 3 };
-    int64_t xr[R];
-    int64_t row[4];
+    enum { C = 3 };
+    int64_t row[C];
     #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) xr[r] = min64(r, nr - 1) * K;
-    #pragma GCC unroll 8
-    for (int c = 0; c < 4; c++) row[c] = (m + min64(c, mr - 1)) * K;
-    __m256 acc[R][4];
+    for (int c = 0; c < C; c++) row[c] = (m + min64(c, mr - 1)) * K;
+    __m256 acc[4][C];
     #pragma GCC unroll 8
     for (int r = 0; r < R; r++)
         #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) acc[r][c] = _mm256_setzero_ps();
-    int64_t k8 = K & ~(int64_t)7;
-    for (int64_t k = 0; k < k8; k += 8) {
-        __m256 xv[R];
+        for (int c = 0; c < C; c++) acc[r][c] = _mm256_setzero_ps();
+    /* prefetch addresses, branch-free: the next 3 rows' line where this tile
+     * is asked to (x86_stream.h), else the line about to be read anyway */
+    const char *pfp[C];
+    #pragma GCC unroll 8
+    for (int c = 0; c < C; c++) pfp[c] = (const char *)w + (row[c] + (pf >> c & 1 ? C * K : 0)) * es;
+    const int64_t kl = 64 / es, k8 = K & ~(int64_t)7; /* elements per cache line */
+    int64_t k = 0;
+    for (; k + kl <= K; k += kl) {
         #pragma GCC unroll 8
-        for (int r = 0; r < R; r++) xv[r] = wload(x, xr[r] + k, xt);
-        #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++) {
-            if ((pf >> c & 1) && ((k * es) & 63) == 0) /* the next 4 rows' line (x86_stream.h) */
-                _mm_prefetch((const char *)w + (row[c] + 4 * K + k) * es, _MM_HINT_T0);
-            __m256 wv = wload(w, row[c] + k, t);
-            #pragma GCC unroll 8
-            for (int r = 0; r < R; r++) acc[r][c] = _mm256_fmadd_ps(xv[r], wv, acc[r][c]);
-        }
+        for (int c = 0; c < C; c++) _mm_prefetch(pfp[c] + k * es, _MM_HINT_T0);
+        _Pragma("GCC unroll 1") for (int64_t j = k; j < k + kl; j += 8) tile_step(acc, x, xt, R, K, w, row, j, t);
     }
+    for (; k < k8; k += 8) tile_step(acc, x, xt, R, K, w, row, k, t);
     __m128i ms = lanes4(mr);
-    for (int r = 0; r < nr; r++) {
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
         float tail[4] = {0, 0, 0, 0};
         #pragma GCC unroll 8
-        for (int c = 0; c < 4; c++)
-            for (int64_t k = k8; k < K; k++) tail[c] += wget(x, xr[r] + k, xt) * wget(w, row[c] + k, t);
-        __m128 s = reduce4(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+        for (int c = 0; c < C; c++)
+            for (int64_t k = k8; k < K; k++) tail[c] += wget(x, r * K + k, xt) * wget(w, row[c] + k, t);
+        __m128 s = reduce4(acc[r][0], acc[r][1], acc[r][2], _mm256_setzero_ps());
         _mm_maskstore_ps(y + r * ldy + m, ms, _mm_add_ps(s, _mm_loadu_ps(tail)));
     }
 }
@@ -118,14 +144,23 @@ INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N,
         return;
     }
     /* X rows per block: the block (nb x K floats) stays within 256 KB of L2 */
-    int64_t nb = ((int64_t)65536 / (K > 0 ? K : 1)) / 3 * 3;
-    if (nb < 3) nb = 3;
+    int64_t nb = ((int64_t)65536 / (K > 0 ? K : 1)) & ~(int64_t)3;
+    if (nb < 4) nb = 4;
     for (int64_t n0 = 0; n0 < N; n0 += nb) {
-        int64_t n1 = min64(N, n0 + nb);
-        for (int64_t m = m0; m < m1; m += 4)
-            for (int64_t n = n0; n < n1; n += 3)
-                tile3x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(3, n1 - n), w, m, min64(4, m1 - m),
-                        K, t, m + 4 < m1 ? stream_pf_rows((n - n0) / 3, (n1 - n0 + 2) / 3) : 0);
+        int64_t n1 = min64(N, n0 + nb), tiles = (n1 - n0 + 3) / 4;
+        for (int64_t m = m0; m < m1; m += 3)
+            for (int64_t n = n0; n < n1; n += 4) {
+                float *yt = y + n * ldy;
+                const char *xt0 = (const char *)x + n * K * xs;
+                int64_t mr = min64(3, m1 - m);
+                unsigned pf = m + 3 < m1 ? stream_pf_rows((n - n0) / 4, tiles, 3) : 0;
+                switch (min64(4, n1 - n)) { /* one instance per tile height */
+                case 4: tile_rx3(yt, ldy, xt0, xt, 4, w, m, mr, K, t, pf); break;
+                case 3: tile_rx3(yt, ldy, xt0, xt, 3, w, m, mr, K, t, pf); break;
+                case 2: tile_rx3(yt, ldy, xt0, xt, 2, w, m, mr, K, t, pf); break;
+                default: tile_rx3(yt, ldy, xt0, xt, 1, w, m, mr, K, t, pf); break;
+                }
+            }
     }
 }
 
@@ -144,9 +179,6 @@ static void k_matmul_bf16_f32_avx2(float *y, int64_t ldy, const float *x, int64_
     matmul(y, ldy, x, R1_DT_F32, N, w, K, m0, m1, R1_DT_BF16);
 }
 
-/* C rows [i0, i1) x columns [k0, k1): tiles of 6 rows x 16 columns (12
- * accumulators), one FMA chain per element in the order j = 0..J-1; j is
- * blocked by 256 so the panel of B stays in L2 (see x86_avx512.c). */
 /* x rounded to the nearest bf16, kept as f32 (NaN made quiet as r1_f32_to_bf16). */
 INLINE __m256 round_bf16(__m256 x) {
     __m256i u = _mm256_castps_si256(x);
@@ -157,50 +189,81 @@ INLINE __m256 round_bf16(__m256 x) {
     return _mm256_blendv_ps(_mm256_castsi256_ps(r), _mm256_castsi256_ps(q), _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
 }
 
-/* rnd: the bf16 path on CPUs without AVX512-BF16 — a and b rounded to bf16
- * as they are loaded, products (exact in f32) summed with FMA. */
+/* ---- the training products: a packed "NN" GEMM ----
+ * c[i, k] (+)= sum_j a[i*a_si + j*a_sj] * b[j*ldb + k] (x86_avx512.c at 8
+ * lanes). Blocks of C's columns (G_NC) x the reduction (G_KC) of B are packed
+ * into 16-column panels (16 KB, in L1; the block 256 KB in L2), and a 6 x 16
+ * tile of C (12 accumulators) per step loads 2 panel vectors and broadcasts 6
+ * values of A read in place. rnd (the bf16 path; no AVX512-BF16 here): B is
+ * rounded to bf16 as it is packed, A as it is broadcast, the exact products
+ * summed with FMA. Every element of C is one chain in the order j = 0..J-1,
+ * partial sums passing through C between reduction blocks, so the bits do not
+ * depend on the blocking or the thread split. Unpacked, the rows of B (K
+ * floats apart) aliased in L1: dX and dW at the demo's shapes ran 23-29
+ * GFLOP/s on one Zen 3 core (docs/KERNELS.md). */
+enum { G_MR = 6, G_NR = 16, G_KC = 256, G_NC = 256 };
+
+static _Thread_local float g_bpack[G_KC * G_NC] __attribute__((aligned(32)));
+
+/* B rows [jb, jb + kc) x columns [kb, kb + nc) into panels of 16 (zero padded). */
+INLINE void pack_b(const float *b, int64_t ldb, int64_t jb, int64_t kc, int64_t kb, int64_t nc, bool rnd) {
+    for (int64_t q = 0; q * G_NR < nc; q++) {
+        __m256i mk0 = lanes8(nc - q * G_NR), mk1 = lanes8(nc - q * G_NR - 8);
+        const float *src = b + jb * ldb + kb + q * G_NR;
+        float *dst = g_bpack + q * kc * G_NR;
+        for (int64_t j = 0; j < kc; j++, src += ldb, dst += G_NR) {
+            __m256 lo = _mm256_maskload_ps(src, mk0), hi = _mm256_maskload_ps(src + 8, mk1);
+            _mm256_store_ps(dst, rnd ? round_bf16(lo) : lo);
+            _mm256_store_ps(dst + 8, rnd ? round_bf16(hi) : hi);
+        }
+    }
+}
+
+/* One 6 x 16 tile: c rows [0, ir), columns by mk; bp is its packed panel. */
+INLINE void ukr(float *c, int64_t ldc, int64_t ir, const __m256i mk[2], const float *a, int64_t a_si, int64_t a_sj,
+                const float *bp, int64_t kc, bool load, bool rnd) {
+    __m256 acc[G_MR][2];
+    #pragma GCC unroll 8
+    for (int r = 0; r < G_MR; r++)
+        #pragma GCC unroll 2
+        for (int v = 0; v < 2; v++)
+            acc[r][v] = load ? _mm256_maskload_ps(c + min64(r, ir - 1) * ldc + 8 * v, mk[v]) : _mm256_setzero_ps();
+    const float *ar[G_MR];
+    #pragma GCC unroll 8
+    for (int r = 0; r < G_MR; r++) ar[r] = a + min64(r, ir - 1) * a_si;
+    for (int64_t j = 0; j < kc; j++, bp += G_NR) {
+        __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8);
+        #pragma GCC unroll 8
+        for (int r = 0; r < G_MR; r++) {
+            __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
+            if (rnd) s = round_bf16(s);
+            acc[r][0] = _mm256_fmadd_ps(s, b0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(s, b1, acc[r][1]);
+        }
+    }
+    /* constant bounds: a runtime r < ir loop would index acc, and gcc then
+     * keeps acc in memory, storing all 12 accumulators every step */
+    #pragma GCC unroll 8
+    for (int r = 0; r < G_MR; r++)
+        if (r < ir)
+            #pragma GCC unroll 2
+            for (int v = 0; v < 2; v++) _mm256_maskstore_ps(c + r * ldc + 8 * v, mk[v], acc[r][v]);
+}
+
 INLINE void gemm_nn(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
                     int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1, bool accumulate, bool rnd) {
-    enum { R = 6, V = 2, JB = 256 };
-    for (int64_t k = k0; k < k1; k += 8 * V) {
-        __m256i mk[V];
-        #pragma GCC unroll 8
-        for (int v = 0; v < V; v++) mk[v] = lanes8(k1 - k - 8 * v);
-        for (int64_t j0 = 0; j0 < J || j0 == 0; j0 += JB) {
-            int64_t j1 = min64(J, j0 + JB);
-            bool load = accumulate || j0 > 0;
-            for (int64_t i = i0; i < i1; i += R) {
-                int64_t ir = min64(R, i1 - i);
-                const float *ar[R];
-                #pragma GCC unroll 8
-                for (int r = 0; r < R; r++) ar[r] = a + (i + min64(r, ir - 1)) * a_si;
-                __m256 acc[R][V];
-                #pragma GCC unroll 8
-                for (int r = 0; r < R; r++)
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++)
-                        acc[r][v] = load ? _mm256_maskload_ps(c + (i + min64(r, ir - 1)) * ldc + k + 8 * v, mk[v])
-                                               : _mm256_setzero_ps();
-                for (int64_t j = j0; j < j1; j++) {
-                    const float *bj = b + j * ldb + k;
-                    __m256 bv[V];
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++) {
-                        bv[v] = _mm256_maskload_ps(bj + 8 * v, mk[v]);
-                        if (rnd) bv[v] = round_bf16(bv[v]);
-                    }
-                    #pragma GCC unroll 8
-                    for (int r = 0; r < R; r++) {
-                        __m256 s = _mm256_broadcast_ss(ar[r] + j * a_sj);
-                        if (rnd) s = round_bf16(s);
-                        #pragma GCC unroll 8
-                        for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(s, bv[v], acc[r][v]);
-                    }
+    for (int64_t kb = k0; kb < k1; kb += G_NC) {
+        int64_t nc = min64(G_NC, k1 - kb);
+        for (int64_t jb = 0; jb < J || jb == 0; jb += G_KC) {
+            int64_t kc = min64(G_KC, J - jb);
+            bool load = accumulate || jb > 0;
+            pack_b(b, ldb, jb, kc, kb, nc, rnd);
+            for (int64_t i = i0; i < i1; i += G_MR)
+                for (int64_t q = 0; q * G_NR < nc; q++) {
+                    __m256i mk[2] = {lanes8(nc - q * G_NR), lanes8(nc - q * G_NR - 8)};
+                    ukr(c + i * ldc + kb + q * G_NR, ldc, min64(G_MR, i1 - i), mk, a + i * a_si + jb * a_sj, a_si, a_sj,
+                        g_bpack + q * kc * G_NR, kc, load, rnd);
                 }
-                for (int r = 0; r < ir; r++)
-                    #pragma GCC unroll 8
-                    for (int v = 0; v < V; v++) _mm256_maskstore_ps(c + (i + r) * ldc + k + 8 * v, mk[v], acc[r][v]);
-            }
         }
     }
 }

@@ -167,7 +167,7 @@ INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N,
         for (int64_t m = m0; m < m1; m += 4)
             for (int64_t n = n0; n < n1; n += 4)
                 tile4x4(y + n * ldy, ldy, (const char *)x + n * K * xs, xt, min64(4, n1 - n), w, m, min64(4, m1 - m),
-                        K, t, m + 4 < m1 ? stream_pf_rows((n - n0) / 4, (n1 - n0 + 3) / 4) : 0);
+                        K, t, m + 4 < m1 ? stream_pf_rows((n - n0) / 4, (n1 - n0 + 3) / 4, 4) : 0);
     }
 }
 

@@ -26,16 +26,16 @@ static inline __attribute__((always_inline)) void stream_prefetch(const void *p,
 }
 
 /* Small-N products (batched decode) stream the weights too: the register
- * tiles over the same 4 weight rows prefetch the next 4 rows, one line per
- * row and k step. This is the mask of the rows that tile i of n prefetches,
- * spread over the first 4 tiles so the lines are requested evenly while the
- * current rows are in use. All 4 rows from the first tile left the f32
- * N = 16, K = 768 product at 51 GMAC/s from DRAM against 78 from cache;
- * spread, 58-62 (1 thread, Zen 5). */
-static inline unsigned stream_pf_rows(int64_t i, int64_t n) {
+ * tiles over the same `rows` weight rows (4 for AVX-512, 3 for AVX2) prefetch
+ * the next `rows` rows, one line per row and k step. This is the mask of the
+ * rows that tile i of n prefetches, spread over the first tiles so the lines
+ * are requested evenly while the current rows are in use. All 4 rows from
+ * the first tile left the f32 N = 16, K = 768 product at 51 GMAC/s from DRAM
+ * against 78 from cache; spread, 58-62 (1 thread, Zen 5). */
+static inline unsigned stream_pf_rows(int64_t i, int64_t n, int rows) {
     unsigned mask = 0;
-    for (int c = 0; c < 4; c++)
-        if (c % (n < 4 ? n : 4) == i) mask |= 1u << c;
+    for (int c = 0; c < rows; c++)
+        if (c % (n < rows ? n : rows) == i) mask |= 1u << c;
     return mask;
 }
 
