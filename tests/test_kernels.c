@@ -240,6 +240,45 @@ static bool same_bits(const float *a, const float *b, int64_t n) {
     return memcmp(a, b, (size_t)n * sizeof(float)) == 0;
 }
 
+/* The training forward (r1_matmul_fwd_k): above the table's fwd_gemm_min_n
+ * it is gemm_nn over a transposed copy of w; against the oracle, and with
+ * the same bits for 1, 2 and 4 threads. */
+TEST(training_forward_matches_ref_and_threads) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    r1_pool *pools[3];
+    int sizes[3] = {1, 2, 4};
+    for (int p = 0; p < 3; p++) CHECK_OK(r1_pool_create(&pools[p], sizes[p]));
+    r1_rng rng;
+    r1_rng_seed(&rng, 12);
+    const int64_t shapes[][3] = {{200, 37, 129}, {130, 300, 64}, {128, 5, 3}, {300, 16, 257}};
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
+            float *x = malloc((size_t)(N * K) * sizeof(float)), *w = make_weight(&rng, R1_DT_F32, M, K, 1.0f);
+            fill(&rng, x, N * K, 1.0f);
+            float *yr = malloc((size_t)(N * M) * sizeof(float)), *mag = malloc((size_t)(N * M) * sizeof(float));
+            float *xa = abs_copy(x, R1_DT_F32, N * K), *wa = abs_copy(w, R1_DT_F32, M * K);
+            r1_kernels_ref()->matmul[R1_DT_F32](yr, M, x, N, w, K, 0, M);
+            r1_kernels_ref()->matmul[R1_DT_F32](mag, M, xa, N, wa, K, 0, M);
+            r1_tensor wt = {.data = w, .dtype = R1_DT_F32, .ndim = 2, .shape = {M, K}};
+            float *y[3];
+            for (int p = 0; p < 3; p++) {
+                y[p] = malloc((size_t)(N * M) * sizeof(float));
+                r1_matmul_fwd_k(tabs[ti], pools[p], y[p], x, N, &wt);
+            }
+            double err = scaled_err(y[0], yr, mag, N * M);
+            if (!(err <= tol_for(K)))
+                T_FAIL_AT("%s N=%lld M=%lld K=%lld: rel err %.3g", tabs[ti]->isa, (long long)N, (long long)M,
+                          (long long)K, err);
+            CHECK(memcmp(y[0], y[1], (size_t)(N * M) * sizeof(float)) == 0);
+            CHECK(memcmp(y[0], y[2], (size_t)(N * M) * sizeof(float)) == 0);
+            for (int p = 0; p < 3; p++) free(y[p]);
+            free(x), free(w), free(yr), free(mag), free(xa), free(wa);
+        }
+    for (int p = 0; p < 3; p++) r1_pool_destroy(pools[p]);
+}
+
 TEST(threads_give_identical_bits) {
     const r1_kernels *tabs[4];
     int n = simd_tables(tabs);
@@ -578,6 +617,7 @@ int main(void) {
     RUN(matmul_writes_only_its_columns);
     RUN(matmul_zeros_and_large_magnitudes);
     RUN(training_products_match_ref);
+    RUN(training_forward_matches_ref_and_threads);
     RUN(threads_give_identical_bits);
     RUN(threaded_matmul_matches_ref);
     RUN(dot_axpy_convert_match_ref);

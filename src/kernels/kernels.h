@@ -109,6 +109,9 @@ typedef struct {
     void (*act_quantize)(r1_dtype wt, void *xq, const float *x, int64_t K);
     size_t (*qgemm_ws)(r1_dtype wt, int64_t K);
     r1_gemm_nn_fn gemm_nn;            /* f32 only */
+    /* The f32 training forward y = x w^T runs as gemm_nn on a transposed
+     * copy of w from this many rows on (0: always matmul; r1_matmul_fwd_k) */
+    int64_t fwd_gemm_min_n;
     r1_gemm_nn_fn gemm_nn_bb;         /* gemm_nn with a and b rounded to bf16 (f32 sums) */
     r1_matmul_bb_fn matmul_bb;        /* bf16 x bf16 -> f32 forward product */
     r1_adamw_fn adamw;

@@ -17,10 +17,11 @@
 
 /* Per-thread scratch: the quantized activations (SCR_ACT, filled by the
  * calling thread and read by all) and the GEMM's packed weight panels
- * (SCR_PACK, each thread its own). Each grows to the largest request and is
+ * (SCR_PACK, each thread its own), and the training forward's transposed
+ * weight (SCR_WT, the calling thread's). Each grows to the largest request and is
  * freed when the thread exits (a pthread key destructor), so steady-state
  * decode and prefill allocate nothing. */
-enum { SCR_ACT, SCR_PACK, SCR_COUNT };
+enum { SCR_ACT, SCR_PACK, SCR_WT, SCR_COUNT };
 static pthread_key_t g_scratch_key;
 static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
 typedef struct {
@@ -267,4 +268,27 @@ void r1_matmul_bb_k(const r1_kernels *k, r1_pool *pool, float *y, const uint16_t
 
 void r1_matmul_bb(r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w, int64_t M, int64_t K) {
     r1_matmul_bb_k(r1_kernels_get(), pool, y, x, N, w, M, K);
+}
+
+/* wt[K, M] = w[M, K]^T in 32 x 32 blocks (both sides stay within a few KB). */
+static void transpose(float *wt, const float *w, int64_t M, int64_t K) {
+    enum { B = 32 };
+    for (int64_t m0 = 0; m0 < M; m0 += B)
+        for (int64_t k0 = 0; k0 < K; k0 += B) {
+            int64_t m1 = m0 + B < M ? m0 + B : M, k1 = k0 + B < K ? k0 + B : K;
+            for (int64_t m = m0; m < m1; m++)
+                for (int64_t k = k0; k < k1; k++) wt[k * M + m] = w[m * K + k];
+        }
+}
+
+void r1_matmul_fwd_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w) {
+    R1_ASSERT(w->ndim == 2);
+    int64_t M = w->shape[0], K = w->shape[1];
+    if (w->dtype != R1_DT_F32 || k->fwd_gemm_min_n <= 0 || N < k->fwd_gemm_min_n) {
+        r1_matmul_raw_k(k, pool, y, x, N, w->data, w->dtype, M, K);
+        return;
+    }
+    float *wt = scratch_get(SCR_WT, (size_t)(M * K) * sizeof(float));
+    transpose(wt, w->data, M, K);
+    r1_matmul_nn_k(k, pool, y, x, wt, N, K, M, false);
 }

@@ -50,6 +50,12 @@ void r1_matmul_tn_p(r1_pool *pool, bool bf16, float *dw, const float *dy, const 
 /* y[N, M] = x[N, K] w[M, K]^T with x and w already bf16 (training forward). */
 void r1_matmul_bb(r1_pool *pool, float *y, const uint16_t *x, int64_t N, const uint16_t *w, int64_t M, int64_t K);
 
+/* The f32 training forward y[N, M] = x[N, K] w^T (w f32 or any float type):
+ * r1_matmul_raw_k, or, on tables that set fwd_gemm_min_n and from that many
+ * rows on, gemm_nn over a transposed copy of an f32 w made in the calling
+ * thread's scratch (the copy is M K floats against N M K multiply-adds). */
+void r1_matmul_fwd_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const r1_tensor *w);
+
 /* The same with an explicit kernel table (tests and benches compare
  * ISAs with these; the plain versions use r1_kernels_get()). */
 void r1_matmul_raw_k(const r1_kernels *k, r1_pool *pool, float *y, const float *x, int64_t N, const void *w,

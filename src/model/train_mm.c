@@ -12,7 +12,7 @@ void r1_tmm(const r1_tctx *t, float *y, const float *x, int64_t N, const r1_tens
     R1_ASSERT(w->ndim == 2);
     int64_t M = w->shape[0], K = w->shape[1];
     if (!t->bf16) {
-        r1_matmul(t->pool, y, x, N, w);
+        r1_matmul_fwd_k(t->k, t->pool, y, x, N, w);
         return;
     }
     const float *wf = w->data;
