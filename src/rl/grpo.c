@@ -303,8 +303,6 @@ static r1_status update(grpo *g, int64_t nmb, r1_grpo_report *r) {
     int64_t BT = g->B * g->T;
     bool use_ref = c->beta > 0.0f;
     if (use_ref) R1_TRY(ref_logprobs(g, nmb));
-    if (c->mu > 1)
-        for (int64_t mb = 0; mb < nmb; mb++) R1_TRY(forward_mb(g, mb, g->old_r + mb * BT, NULL));
     r1_grpo_clip cl = {.eps_low = c->eps_low, .eps_high = c->eps_high, .beta = c->beta};
     r1_grpo_stats st = {0};
     double ent = 0.0;
@@ -314,7 +312,12 @@ static r1_status update(grpo *g, int64_t nmb, r1_grpo_report *r) {
         for (int64_t mb = 0; mb < nmb; mb++) {
             int64_t off = mb * BT, n = g->B * g->mb_T[mb];
             R1_TRY(forward_mb(g, mb, g->logp, NULL));
-            if (c->mu == 1) memcpy(g->old_r + off, g->logp, (size_t)n * sizeof(float));
+            /* the first pass runs the rollout policy itself (the step comes
+             * after all micro-batches), so its logp are the old ones: no
+             * separate forward for them (a quarter of the update's forwards
+             * at mu = 2; GRPO trains with bias_gamma 0, so the expert loads
+             * it would have counted change nothing) */
+            if (it == 0) memcpy(g->old_r + off, g->logp, (size_t)n * sizeof(float));
             if (it == 0)
                 for (int64_t t = 0; t < n; t++)
                     if (g->mask_r[off + t]) ent -= g->old_r[off + t], ent_n++;
