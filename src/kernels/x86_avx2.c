@@ -94,11 +94,12 @@ INLINE void tile_step(__m256 acc[4][3], const void *x, r1_dtype xt, int R, int64
  * inlining) and mr <= 3 weight rows; x points at row n. Four X rows by three
  * W rows keeps 12 accumulators busy with 7 loads per 12 FMAs and covers the
  * batched decode's N = 16 (and the MoE experts' N ~ 4) with whole tiles; the
- * earlier 3 x 4 tile ran 16 rows as 18 (116M bench: N = 16, K = 768 from
- * DRAM 27 -> see docs/KERNELS.md). Every output element is one accumulator
- * whose lanes sum in k order, reduced as reduce4 does, so its bits do not
- * depend on R or on which tile computes it: a sequence's logits do not
- * depend on what else is in its batch. */
+ * earlier 3 x 4 tile ran 16 rows as 18 and an expert's 4 as 3 + 1 (116M
+ * bench's batched rollouts, Zen 3, 2 threads: +13-31%, docs/BENCHMARKS.md).
+ * Every output element is one accumulator whose lanes sum in k order,
+ * reduced as reduce4 does, so its bits do not depend on R or on which tile
+ * computes it: a sequence's logits do not depend on what else is in its
+ * batch. */
 INLINE void tile_rx3(float *y, int64_t ldy, const void *x, r1_dtype xt, int R, const void *w, int64_t m, int64_t mr,
                      int64_t K, r1_dtype t, unsigned pf) {
     const int64_t es = t == R1_DT_F32 ? 4 : 2;
