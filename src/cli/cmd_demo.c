@@ -187,7 +187,7 @@ int cmd_demo(int argc, char **argv) {
     /* Step counts, not time, decide the run, so it is the same on any machine
      * of an ISA (docs/GRPO.md); the time budgets are only caps for a slow or
      * busy one. Together they keep the demo within 10 minutes: the Zen 5 runs
-     * hit neither (256 s, 223 s), an AVX2-only Zen 3 stops pretraining at 330 s. */
+     * hit neither (256 s, 223 s), an AVX2-only Zen 3 hits both (docs/GRPO.md). */
     demo_opts o = {.out = "runs/demo", .tasks = "chain", .dmin = 3, .dmax = 4, .pretrain_s = 380, .grpo_s = 210,
                    .eval_n = 512, .docs = 200000, .pretrain_steps = 6000, .pretrain_batch = 8,
                    .mix = {.p_steps = 0.35f, .p_bare = 0.1f}};

@@ -199,9 +199,10 @@ INLINE __m256 round_bf16(__m256 x) {
  * rounded to bf16 as it is packed, A as it is broadcast, the exact products
  * summed with FMA. Every element of C is one chain in the order j = 0..J-1,
  * partial sums passing through C between reduction blocks, so the bits do not
- * depend on the blocking or the thread split. Unpacked, the rows of B (K
- * floats apart) aliased in L1: dX and dW at the demo's shapes ran 23-29
- * GFLOP/s on one Zen 3 core (docs/KERNELS.md). */
+ * depend on the blocking or the thread split. The earlier unpacked kernel ran
+ * dX and dW at the demo's shapes at 23-29 GFLOP/s on one Zen 3 core, and
+ * packing alone did not change that: its store loop kept the accumulators in
+ * memory (see ukr's). Both together: 67-84 (docs/KERNELS.md). */
 enum { G_MR = 6, G_NR = 16, G_KC = 256, G_NC = 256 };
 
 static _Thread_local float g_bpack[G_KC * G_NC] __attribute__((aligned(32)));
