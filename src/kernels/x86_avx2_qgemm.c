@@ -1,14 +1,15 @@
-/* x86_avx2_qgemm: the int8 GEMM for Q8_0 weights times many quantized
- * activation rows (prefill, batched decode) on AVX2, the 8-lane sibling of
- * x86_avx512_qgemm.c.
+/* x86_avx2_qgemm: the int8 GEMM for Q8_0 and Q4_K weights times many
+ * quantized activation rows (prefill, batched decode) on AVX2, the 8-lane
+ * sibling of x86_avx512_qgemm.c.
  *
- * For each panel of 8 weight rows the thread repacks their Q8_0 blocks once
- * into ws: one 32-byte vector holds 4 consecutive k of each of the 8 rows
- * (row j in dword j), stored twice, as the signed codes and as their
- * absolute values. Against it, 4 bytes of an activation row broadcast to
- * every lane advance 8 dot products with one vpsignb + vpmaddubsw +
- * vpmaddwd; per block the int32 lane sums meet the scales as one vector
- * (d_w of the 8 rows times d_x). The 4-activation-row matvec kernel
+ * For each panel of 8 weight rows the thread repacks their blocks once into
+ * ws (an 8 x 8 dword transpose per 32 codes): one 32-byte vector holds 4
+ * consecutive k of each of the 8 rows (row j in dword j). Against it, 4
+ * bytes of an activation row broadcast to every lane advance 8 dot products:
+ * Q8_0 keeps the signed codes and their absolute values for vpsignb +
+ * vpmaddubsw + vpmaddwd; Q4_K's codes are unsigned already, and vpmaddwd
+ * folds in the row's sub-block scale. Per block the int32 lane sums meet the
+ * scales as one vector (d_w of the 8 rows times d_x). The 4-activation-row matvec kernel
  * (x86_quant.h) instead reloads each activation block for every weight row
  * and scales every 32 products on their own. The GGUF bytes stay mmap'd and
  * untouched. Integer block sums are exact; the f32 order over blocks is
@@ -31,6 +32,25 @@ static inline __m256i lanes8(int64_t n) {
     return _mm256_cmpgt_epi32(_mm256_set1_epi32(c), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
+/* Rows v[0..8) of 8 dwords -> v[c] = dword c of rows 0..7 (row j in dword j). */
+INLINE void transpose8x8(__m256i v[8]) {
+    __m256i t[8], u[8];
+    for (int i = 0; i < 4; i++) {
+        t[2 * i] = _mm256_unpacklo_epi32(v[2 * i], v[2 * i + 1]);
+        t[2 * i + 1] = _mm256_unpackhi_epi32(v[2 * i], v[2 * i + 1]);
+    }
+    for (int i = 0; i < 2; i++) {
+        u[4 * i] = _mm256_unpacklo_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 1] = _mm256_unpackhi_epi64(t[4 * i], t[4 * i + 2]);
+        u[4 * i + 2] = _mm256_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+        u[4 * i + 3] = _mm256_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        v[c] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x20);
+        v[c + 4] = _mm256_permute2x128_si256(u[c], u[c + 4], 0x31);
+    }
+}
+
 typedef struct {
     int8_t q[8][32];  /* vector c: codes of k = 4c .. 4c+3 of each row */
     uint8_t a[8][32]; /* their absolute values (vpmaddubsw's unsigned side) */
@@ -43,12 +63,16 @@ static void pack_q8_0(pk_q8_0 *p, const r1_block_q8_0 *w, int64_t nb, int64_t m,
     const r1_block_q8_0 *row[8];
     for (int j = 0; j < 8; j++) row[j] = w + (m + (j < mr ? j : mr - 1)) * nb;
     for (int64_t b = 0; b < nb; b++) {
+        __m256i v[8];
         for (int j = 0; j < 8; j++) {
-            for (int c = 0; c < 8; c++) memcpy(&p[b].q[c][4 * j], row[j][b].qs + 4 * c, 4);
+            v[j] = _mm256_loadu_si256((const __m256i *)row[j][b].qs);
             p[b].d[j] = r1_f16_to_f32(row[j][b].d);
         }
-        for (int c = 0; c < 8; c++)
-            _mm256_store_si256((__m256i *)p[b].a[c], _mm256_abs_epi8(_mm256_load_si256((const __m256i *)p[b].q[c])));
+        transpose8x8(v);
+        for (int c = 0; c < 8; c++) {
+            _mm256_store_si256((__m256i *)p[b].q[c], v[c]);
+            _mm256_store_si256((__m256i *)p[b].a[c], _mm256_abs_epi8(v[c]));
+        }
     }
 }
 
@@ -107,7 +131,120 @@ void r1_qgemm_q8_0_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const 
     }
 }
 
-size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) { return wt == R1_DT_Q8_0 ? (size_t)(K / 32) * sizeof(pk_q8_0) : 0; }
+/* ---- Q4_K: sum_s sc_s sum_i q_i x_i (exact int32 per super-block), minus
+ * the mins' sum_s m_s (x sums of 32) ----
+ * Codes 0..15 are unsigned already: vpmaddubsw makes int16 pairs (at most
+ * 2 * 15 * 128) and vpmaddwd multiplies them by the row's sub-block scale
+ * into its int32 lane. */
+typedef struct {
+    uint8_t q[8][8][32]; /* sub-block s, vector c: codes of k = 32s + 4c .. +3 of each row */
+    int16_t sc[8][16];   /* sub-block s: row j's scale in int16 lanes 2j, 2j+1 */
+    int16_t mn[4][16];   /* pair h: row j's mins 2h, 2h+1 in int16 lanes 2j, 2j+1 */
+    float d[8], dmin[8];
+} pk_q4_K;
+_Static_assert(sizeof(pk_q4_K) == 2496, "packed Q4_K block");
+
+static void pack_q4_K(pk_q4_K *p, const r1_block_q4_K *w, int64_t nb, int64_t m, int mr) {
+    const r1_block_q4_K *row[8];
+    for (int j = 0; j < 8; j++) row[j] = w + (m + (j < mr ? j : mr - 1)) * nb;
+    const __m256i lo4 = _mm256_set1_epi8(15);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int g = 0; g < 4; g++) { /* 32 code bytes per row: sub-block 2g low nibbles, 2g+1 high */
+            __m256i lo[8], hi[8];
+            for (int j = 0; j < 8; j++) {
+                __m256i raw = _mm256_loadu_si256((const __m256i *)(row[j][b].qs + 32 * g));
+                lo[j] = _mm256_and_si256(raw, lo4);
+                hi[j] = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
+            }
+            transpose8x8(lo);
+            transpose8x8(hi);
+            for (int c = 0; c < 8; c++) {
+                _mm256_store_si256((__m256i *)p[b].q[2 * g][c], lo[c]);
+                _mm256_store_si256((__m256i *)p[b].q[2 * g + 1][c], hi[c]);
+            }
+        }
+        for (int j = 0; j < 8; j++) {
+            const r1_block_q4_K *wb = &row[j][b];
+            uint64_t sc, mn;
+            r1_q4_K_scales8(wb->scales, &sc, &mn);
+            for (int sb = 0; sb < 8; sb++) p[b].sc[sb][2 * j] = p[b].sc[sb][2 * j + 1] = (int16_t)((sc >> (8 * sb)) & 255);
+            for (int h = 0; h < 4; h++) {
+                p[b].mn[h][2 * j] = (int16_t)((mn >> (16 * h)) & 255);
+                p[b].mn[h][2 * j + 1] = (int16_t)((mn >> (16 * h + 8)) & 255);
+            }
+            p[b].d[j] = r1_f16_to_f32(wb->d);
+            p[b].dmin[j] = r1_f16_to_f32(wb->dmin);
+        }
+    }
+}
+
+INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K *x, int64_t nb, int nr, int mr) {
+    const r1_act_q8K *xr[R];
+    __m256 acc[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) xr[r] = x + (r < nr ? r : nr - 1) * nb, acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i isum[R], msum[R];
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            isum[r] = _mm256_setzero_si256();
+            msum[r] = _mm256_setzero_si256();
+            #pragma GCC unroll 4
+            for (int h = 0; h < 4; h++) /* mins: (m_2h, m_2h+1) . (bsum_2h, bsum_2h+1) per row */
+                msum[r] = _mm256_add_epi32(msum[r], _mm256_madd_epi16(_mm256_load_si256((const __m256i *)p[b].mn[h]),
+                                                                      _mm256_set1_epi32(load32(xr[r][b].bsums32 + 2 * h))));
+        }
+        for (int sb = 0; sb < 8; sb++) {
+            __m256i sc = _mm256_load_si256((const __m256i *)p[b].sc[sb]);
+            int at = r1_act_q4_K_pos(32 * sb); /* the activations' Q4_K order keeps each 32 together */
+            #pragma GCC unroll 8
+            for (int c = 0; c < 8; c++) {
+                __m256i q = _mm256_load_si256((const __m256i *)p[b].q[sb][c]);
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    __m256i pr = _mm256_maddubs_epi16(q, _mm256_set1_epi32(load32(xr[r][b].qs + at + 4 * c)));
+                    isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pr, sc));
+                }
+            }
+        }
+        __m256 d = _mm256_load_ps(p[b].d), dmin = _mm256_load_ps(p[b].dmin);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            __m256 dx = _mm256_set1_ps(xr[r][b].d);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, dx), acc[r]);
+            acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[r]), _mm256_mul_ps(dmin, dx), acc[r]);
+        }
+    }
+    __m256i mk = lanes8(mr);
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+}
+
+void r1_qgemm_q4_K_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                        int64_t m1, void *ws) {
+    int64_t nb = K / 256, row_bytes = nb * (int64_t)sizeof(r1_act_q8K);
+    int64_t xb = XBLOCK / (row_bytes + 1) / R * R;
+    xb = xb < R ? R : xb;
+    const r1_act_q8K *x = xq;
+    for (int64_t n0 = 0; n0 < N; n0 += xb) {
+        int64_t n1 = min64(N, n0 + xb);
+        for (int64_t m = m0; m < m1; m += 8) {
+            int mr = (int)min64(8, m1 - m);
+            pack_q4_K(ws, w, nb, m, mr);
+            for (int64_t n = n0; n < n1; n += R)
+                tile_q4_K(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
+        }
+    }
+}
+
+size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) {
+    switch (wt) {
+    case R1_DT_Q8_0: return (size_t)(K / 32) * sizeof(pk_q8_0);
+    case R1_DT_Q4_K: return (size_t)(K / 256) * sizeof(pk_q4_K);
+    default: return 0;
+    }
+}
 
 #else
 typedef int r1_no_avx2_qgemm_on_this_arch; /* ISO C forbids an empty translation unit */
