@@ -51,6 +51,26 @@ INLINE void transpose8x8(__m256i v[8]) {
     }
 }
 
+/* y[n, m] for m in [m0, m1): activation rows in L2-sized blocks; per panel
+ * of 8 weight rows, pack once into ws, then every R-row tile of the block. */
+#define QGEMM_DRIVER(name, wblock, xblock, QB, pack, tile)                                                         \
+    void name(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0, int64_t m1, \
+              void *ws) {                                                                                          \
+        int64_t nb = K / QB, row_bytes = nb * (int64_t)sizeof(xblock);                                             \
+        int64_t xb = XBLOCK / (row_bytes + 1) / R * R;                                                             \
+        xb = xb < R ? R : xb;                                                                                      \
+        const xblock *x = xq;                                                                                      \
+        for (int64_t n0 = 0; n0 < N; n0 += xb) {                                                                   \
+            int64_t n1 = min64(N, n0 + xb);                                                                        \
+            for (int64_t m = m0; m < m1; m += 8) {                                                                 \
+                int mr = (int)min64(8, m1 - m);                                                                    \
+                pack(ws, (const wblock *)w, nb, m, mr);                                                            \
+                for (int64_t n = n0; n < n1; n += R)                                                               \
+                    tile(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);                     \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+
 typedef struct {
     int8_t q[8][32];  /* vector c: codes of k = 4c .. 4c+3 of each row */
     uint8_t a[8][32]; /* their absolute values (vpmaddubsw's unsigned side) */
@@ -114,22 +134,7 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const pk_q8_0 *p, const r1_act_q8 *
         if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
 }
 
-void r1_qgemm_q8_0_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                        int64_t m1, void *ws) {
-    int64_t nb = K / 32, row_bytes = nb * (int64_t)sizeof(r1_act_q8);
-    int64_t xb = XBLOCK / (row_bytes + 1) / R * R;
-    xb = xb < R ? R : xb;
-    const r1_act_q8 *x = xq;
-    for (int64_t n0 = 0; n0 < N; n0 += xb) {
-        int64_t n1 = min64(N, n0 + xb);
-        for (int64_t m = m0; m < m1; m += 8) {
-            int mr = (int)min64(8, m1 - m);
-            pack_q8_0(ws, w, nb, m, mr);
-            for (int64_t n = n0; n < n1; n += R)
-                tile_q8_0(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
-        }
-    }
-}
+QGEMM_DRIVER(r1_qgemm_q8_0_avx2, r1_block_q8_0, r1_act_q8, 32, pack_q8_0, tile_q8_0)
 
 /* ---- Q4_K: sum_s sc_s sum_i q_i x_i (exact int32 per super-block), minus
  * the mins' sum_s m_s (x sums of 32) ----
@@ -221,22 +226,7 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
         if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
 }
 
-void r1_qgemm_q4_K_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                        int64_t m1, void *ws) {
-    int64_t nb = K / 256, row_bytes = nb * (int64_t)sizeof(r1_act_q8K);
-    int64_t xb = XBLOCK / (row_bytes + 1) / R * R;
-    xb = xb < R ? R : xb;
-    const r1_act_q8K *x = xq;
-    for (int64_t n0 = 0; n0 < N; n0 += xb) {
-        int64_t n1 = min64(N, n0 + xb);
-        for (int64_t m = m0; m < m1; m += 8) {
-            int mr = (int)min64(8, m1 - m);
-            pack_q4_K(ws, w, nb, m, mr);
-            for (int64_t n = n0; n < n1; n += R)
-                tile_q4_K(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
-        }
-    }
-}
+QGEMM_DRIVER(r1_qgemm_q4_K_avx2, r1_block_q4_K, r1_act_q8K, 256, pack_q4_K, tile_q4_K)
 
 size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) {
     switch (wt) {
