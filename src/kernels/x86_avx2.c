@@ -1,6 +1,6 @@
 /* x86_avx2: AVX2 + FMA + F16C kernels, f32 accumulation (16 ymm registers).
  * Same design as x86_avx512.c at 8 lanes:
- *  - N = 1: 4 weight rows stream together with two accumulators each;
+ *  - N = 1: a weight row at a time (4 FMA chains), one prefetched stream;
  *  - N > 1: a 4x3 register tile (4 X rows x 3 W rows, 12 accumulators), X
  *    blocked to stay in L2, the horizontal sums of a tile row via hadd.
  * AVX2 has no 16-bit masked load, so the K tail (< 8) is summed in scalar and
@@ -11,6 +11,7 @@
 #include <math.h>
 
 #include "kernels/tables.h"
+#define STREAM_PF_BYTES 1024 /* Zen 3: x86_stream.h */
 #include "kernels/x86_stream.h"
 
 #define INLINE static inline __attribute__((always_inline))

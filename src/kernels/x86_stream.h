@@ -6,16 +6,24 @@
  * hardware prefetcher alone stops at each 4 KB page and keeps too few lines
  * in flight for one core to reach it; the kernels therefore read the rows in
  * address order as one stream and prefetch the lines STREAM_PF_BYTES ahead of
- * what they load. Measured on the Zen 5 box, 1 thread, qwen2-1.5B widths from
- * the mmap'd GGUF (docs/KERNELS.md): Q8_0 decode 41 -> 59 tok/s, Q4_K 90 ->
- * 110 tok/s; 4-8 KB ahead was best, 3 KB and 12 KB worse. */
+ * what they load. The best distance depends on the core, so each ISA file
+ * sets its own before including this (default: the AVX-512 one):
+ *  - Zen 5, AVX-512, 1 thread, qwen2-1.5B widths from the mmap'd GGUF: Q8_0
+ *    decode 41 -> 59 tok/s, Q4_K 90 -> 110 tok/s; 4-8 KB ahead was best, 3 KB
+ *    and 12 KB worse (docs/KERNELS.md).
+ *  - Zen 3, AVX2, 1 thread, qwen2's 151936 x 1536 f16 output matrix: 0 / 512
+ *    / 1024 / 2048 / 6144 bytes ahead ran 11.4 / 11.8 / 12.5 / 10.8 / 10.0
+ *    GB/s (mean of 12 interleaved rounds); Q4_K FFN matrices likewise ran
+ *    best at 0.5-1 KB (docs/BENCHMARKS.md). */
 #ifndef R1_X86_STREAM_H
 #define R1_X86_STREAM_H
 
 #include <immintrin.h>
 #include <stdint.h>
 
+#ifndef STREAM_PF_BYTES
 #define STREAM_PF_BYTES 6144
+#endif
 
 /* Prefetch `lines` cache lines from STREAM_PF_BYTES past p. The address is
  * formed as an integer because it may run past the matrix: a prefetch never
