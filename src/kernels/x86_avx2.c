@@ -402,7 +402,7 @@ const r1_kernels r1_kernels_table_avx2 = {
     .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx2, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx2},
     .qgemm_min_n = {[R1_DT_Q8_0] = 24, [R1_DT_Q4_K] = 24},
     .qgemm_ws = r1_qgemm_ws_avx2,
-    .act_quantize = r1_act_quantize,
+    .act_quantize = r1_act_quantize_avx2,
     .gemm_nn = k_gemm_nn_f32_f32_avx2,
     /* one Zen 3 core, the demo model's shapes (M, K in 96-384): the packed
      * GEMM 57-81 GFLOP/s against the 4x3 tile's 35-59 at N = 1024, 52-60
