@@ -1,4 +1,4 @@
-/* x86_avx2_qgemm: the int8 GEMM for Q8_0 and Q4_K weights times many
+/* x86_avx2_qgemm: the int8 GEMM for Q8_0, Q4_K and Q6_K weights times many
  * quantized activation rows (prefill, batched decode) on AVX2, the 8-lane
  * sibling of x86_avx512_qgemm.c.
  *
@@ -228,10 +228,96 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
 
 QGEMM_DRIVER(r1_qgemm_q4_K_avx2, r1_block_q4_K, r1_act_q8K, 256, pack_q4_K, tile_q4_K)
 
+/* ---- Q6_K: codes q in 0..63 stand for q - 32 ----
+ * As Q4_K with 16 sub-blocks of 16 (signed 8-bit scales; a vpmaddubsw pair
+ * is at most 2 * 63 * 128). The -32 offset, -32 sum_s sc_s (x sums of 16),
+ * enters the same int32 lanes through eight more vpmaddwd with the scales
+ * premultiplied by -32 at packing time (|-32 sc| <= 4096). Every term is an
+ * exact int32 (|sum| < 63 * 128 * 128 * 256 < 2^31). */
+typedef struct {
+    uint8_t q[64][32];  /* vector t: codes of k = 4t .. 4t+3 of each row (sub-block t / 4) */
+    int16_t sc[16][16]; /* sub-block s: row j's scale in int16 lanes 2j, 2j+1 */
+    int16_t off[8][16]; /* pair h: -32 * row j's scales 2h, 2h+1 in int16 lanes 2j, 2j+1 */
+    float d[8];
+} pk_q6_K;
+_Static_assert(sizeof(pk_q6_K) == 2848, "packed Q6_K block");
+
+static void pack_q6_K(pk_q6_K *p, const r1_block_q6_K *w, int64_t nb, int64_t m, int mr) {
+    const r1_block_q6_K *row[8];
+    for (int j = 0; j < 8; j++) row[j] = w + (m + (j < mr ? j : mr - 1)) * nb;
+    const __m256i lo4 = _mm256_set1_epi8(15), three = _mm256_set1_epi8(3);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int h = 0; h < 2; h++)
+            for (int g = 0; g < 4; g++) { /* elements 128h + 32g .. +31 of each row, as dot_q6_K unpacks them */
+                __m256i v[8];
+                for (int j = 0; j < 8; j++) {
+                    const r1_block_q6_K *wb = &row[j][b];
+                    __m256i l = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32 * (g % 2)));
+                    __m256i hb = _mm256_loadu_si256((const __m256i *)(wb->qh + 32 * h));
+                    l = _mm256_and_si256(g < 2 ? l : _mm256_srli_epi16(l, 4), lo4);
+                    __m256i hi = _mm256_and_si256(_mm256_srli_epi16(hb, 2 * g), three);
+                    v[j] = _mm256_or_si256(l, _mm256_slli_epi16(hi, 4));
+                }
+                transpose8x8(v);
+                for (int c = 0; c < 8; c++) _mm256_store_si256((__m256i *)p[b].q[8 * (4 * h + g) + c], v[c]);
+            }
+        for (int j = 0; j < 8; j++) {
+            const r1_block_q6_K *wb = &row[j][b];
+            for (int s = 0; s < 16; s++) p[b].sc[s][2 * j] = p[b].sc[s][2 * j + 1] = wb->scales[s];
+            for (int h = 0; h < 8; h++) {
+                p[b].off[h][2 * j] = (int16_t)(-32 * wb->scales[2 * h]);
+                p[b].off[h][2 * j + 1] = (int16_t)(-32 * wb->scales[2 * h + 1]);
+            }
+            p[b].d[j] = r1_f16_to_f32(wb->d);
+        }
+    }
+}
+
+INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K *x, int64_t nb, int nr, int mr) {
+    const r1_act_q8K *xr[R];
+    __m256 acc[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++) xr[r] = x + (r < nr ? r : nr - 1) * nb, acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) {
+        __m256i isum[R];
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++) {
+            isum[r] = _mm256_setzero_si256();
+            #pragma GCC unroll 8
+            for (int h = 0; h < 8; h++) /* the offset: (-32 sc_2h, -32 sc_2h+1) . (bsum_2h, bsum_2h+1) per row */
+                isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(_mm256_load_si256((const __m256i *)p[b].off[h]),
+                                                                      _mm256_set1_epi32(load32(xr[r][b].bsums + 2 * h))));
+        }
+        for (int s = 0; s < 16; s++) {
+            __m256i sc = _mm256_load_si256((const __m256i *)p[b].sc[s]);
+            #pragma GCC unroll 4
+            for (int c = 0; c < 4; c++) {
+                __m256i q = _mm256_load_si256((const __m256i *)p[b].q[4 * s + c]);
+                #pragma GCC unroll 8
+                for (int r = 0; r < R; r++) {
+                    __m256i pr = _mm256_maddubs_epi16(q, _mm256_set1_epi32(load32(xr[r][b].qs + 16 * s + 4 * c)));
+                    isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pr, sc));
+                }
+            }
+        }
+        __m256 d = _mm256_load_ps(p[b].d);
+        #pragma GCC unroll 8
+        for (int r = 0; r < R; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, _mm256_set1_ps(xr[r][b].d)), acc[r]);
+    }
+    __m256i mk = lanes8(mr);
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+}
+
+QGEMM_DRIVER(r1_qgemm_q6_K_avx2, r1_block_q6_K, r1_act_q8K, 256, pack_q6_K, tile_q6_K)
+
 size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) {
     switch (wt) {
     case R1_DT_Q8_0: return (size_t)(K / 32) * sizeof(pk_q8_0);
     case R1_DT_Q4_K: return (size_t)(K / 256) * sizeof(pk_q4_K);
+    case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(pk_q6_K);
     default: return 0;
     }
 }
