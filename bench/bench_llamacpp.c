@@ -4,7 +4,8 @@
  *      position, and the greedy continuation of 64 tokens (both argmax of
  *      their own logits; the length of the common prefix is printed);
  *  (2) speed: prefill of PROMPT tokens and decode of GEN tokens, tok/s at 1
- *      and 2 threads (best of REPS), the ratio r1/llama.cpp, and r1's decode
+ *      and 2 threads (best of REPS, each run after 50 ms with both engines
+ *      idle), the ratio r1/llama.cpp, and r1's decode
  *      next to the memory roofline (weight bytes read per token / measured
  *      read bandwidth at that thread count).
  * Models: a random tiny deepseek2 (MLA + MoE) and a random qwen2 with
@@ -18,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "../tests/peer_llamacpp.h"
 #include "bench_util.h"
@@ -132,6 +134,14 @@ static void r1_run(r1_model *m, const int32_t *prompt, int64_t np, int ngen, flo
     r1_kvcache_free(&kv);
 }
 
+/* Each engine's idle threads spin for a while after a run (r1's pool about
+ * 0.5 ms; ggml's threadpool polls too) and would take a core from the other
+ * engine's next run on a 2-core machine: wait until both pools sleep. */
+static void settle(void) {
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
 /* ---- llama.cpp side ---- */
 static void ll_run(peer_llama *p, struct llama_context *ctx, int64_t V, const int32_t *prompt, int64_t np, int ngen,
                    bool all_logits, float *prompt_logits, int32_t *gen, speed *sp) {
@@ -213,9 +223,11 @@ static void bench_one(peer_llama *p, const char *name, const r1_config *c, r1_dt
         speed best_r = {0, 0}, best_l = {0, 0}, s;
         p->llama_set_n_threads(ctx, th, th);
         for (int r = 0; r < REPS; r++) {
+            settle();
             r1_run(m, prompt, PROMPT, GEN, NULL, NULL, &s);
             best_r.prefill = s.prefill > best_r.prefill ? s.prefill : best_r.prefill;
             best_r.decode = s.decode > best_r.decode ? s.decode : best_r.decode;
+            settle();
             ll_run(p, ctx, V, prompt, PROMPT, GEN, false, NULL, NULL, &s);
             best_l.prefill = s.prefill > best_l.prefill ? s.prefill : best_l.prefill;
             best_l.decode = s.decode > best_l.decode ? s.decode : best_l.decode;
