@@ -106,6 +106,10 @@ static inline __attribute__((always_inline)) void dot_q4_K(float *out, const r1_
         float d = f16f(wb->d), dmin = f16f(wb->dmin);
         __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                            _mm256_setzero_si256()};
+        /* unrolled: the shuffle masks and activation offsets below are
+         * then constants (gcc kept the loop and rebuilt each mask with a
+         * vmovd + vpbroadcastw per use) */
+        #pragma GCC unroll 4
         for (int c = 0; c < 4; c++) {
             __m256i raw = _mm256_loadu_si256((const __m256i *)(wb->qs + 32 * c));
             __m256i ql = _mm256_and_si256(raw, lo4), qh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
@@ -150,6 +154,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
         __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)wb->scales)); /* 16 int16 */
         __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
                            _mm256_setzero_si256()};
+        #pragma GCC unroll 2 /* constant masks and offsets, as in dot_q4_K */
         for (int h = 0; h < 2; h++) {
             __m256i l0 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h));
             __m256i l1 = _mm256_loadu_si256((const __m256i *)(wb->ql + 64 * h + 32));
@@ -164,6 +169,7 @@ static inline __attribute__((always_inline)) void dot_q6_K(float *out, const r1_
                                    _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), two), 4));
             /* scales of this half: both lanes hold the 8 int16 of half h */
             __m256i sh = h ? _mm256_permute4x64_epi64(sc16, 0xee) : _mm256_permute4x64_epi64(sc16, 0x44);
+            #pragma GCC unroll 4
             for (int g = 0; g < 4; g++) {
                 /* lanes 0-7 take sub-block 2g, lanes 8-15 sub-block 2g+1 */
                 __m256i idx = _mm256_setr_epi8(
