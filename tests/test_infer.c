@@ -70,8 +70,10 @@ TEST(sampler_matches_distribution_and_seed) {
     r1_sampler_free(&a);
 }
 
-/* The walk order the sampler promises: probability descending, ties by id
- * (what a qsort with that comparator gave before the radix sort). */
+/* The walk orders the sampler promises. With a filter (here top-p 0.9):
+ * probability descending, ties by id (what a qsort with that comparator gave
+ * before the radix sort), over the nucleus. Without one: ids in order over
+ * the unnormalised exp values, no sort. */
 static const float *g_ref_prob;
 static int ref_desc(const void *a, const void *b) {
     int32_t i = *(const int32_t *)a, j = *(const int32_t *)b;
@@ -79,40 +81,60 @@ static int ref_desc(const void *a, const void *b) {
     return (i > j) - (i < j);
 }
 
-TEST(sampler_order_matches_sorted_walk) {
+static int32_t ref_sorted_walk(const float *prob, int32_t *order, int n, float top_p, double u) {
+    for (int i = 0; i < n; i++) order[i] = i;
+    g_ref_prob = prob;
+    qsort(order, (size_t)n, sizeof(int32_t), ref_desc);
+    double mass = 0.0, acc = 0.0;
+    int keep = n;
+    for (int i = 0; i < n; i++)
+        if ((mass += prob[order[i]]) >= top_p) {
+            keep = i + 1;
+            break;
+        }
+    double r = u * mass;
+    for (int i = 0; i < keep; i++)
+        if (r < (acc += prob[order[i]])) return order[i];
+    return order[keep - 1];
+}
+
+TEST(sampler_walk_orders) {
     enum { V = 700 };
-    static float logits[V], prob[V];
+    static float logits[V], prob[V], ex[V];
     static int32_t order[V];
     r1_rng g;
     r1_rng_seed(&g, 5);
     for (int i = 0; i < V; i++) logits[i] = (float)(int)(8 * r1_rng_f64(&g)) * 0.5f; /* many ties */
-    logits[17] = 40.0f;                                                              /* tiny tail probabilities */
-    r1_sampler s;
-    r1_sampler_params p = {.temp = 1.0f, .top_p = 1, .seed = 9};
+    r1_sampler s, su;
+    r1_sampler_params p = {.temp = 1.0f, .top_p = 0.9f, .seed = 9}, pu = {.temp = 1.0f, .top_p = 1, .seed = 10};
     CHECK_OK(r1_sampler_init(&s, &p, V));
-    r1_rng ref;
+    CHECK_OK(r1_sampler_init(&su, &pu, V));
+    r1_rng ref, refu;
     r1_rng_seed(&ref, 9);
+    r1_rng_seed(&refu, 10);
+    int spread = 0;
     for (int rep = 0; rep < 300; rep++) {
-        logits[17] = rep % 2 ? 40.0f : 1.0f;
+        logits[17] = rep % 2 ? 8.0f : 1.0f; /* a dominant token, or none */
         float mx = logits[0];
         for (int i = 1; i < V; i++) mx = logits[i] > mx ? logits[i] : mx;
         double sum = 0.0;
-        for (int i = 0; i < V; i++) sum += prob[i] = expf(logits[i] - mx);
-        for (int i = 0; i < V; i++) prob[i] = (float)(prob[i] / sum), order[i] = i;
-        g_ref_prob = prob;
-        qsort(order, V, sizeof(int32_t), ref_desc);
-        double mass = 0.0, acc = 0.0;
-        for (int i = 0; i < V; i++) mass += prob[order[i]];
-        double r = r1_rng_f64(&ref) * mass;
-        int32_t want = order[V - 1];
+        for (int i = 0; i < V; i++) sum += ex[i] = expf(logits[i] - mx);
+        for (int i = 0; i < V; i++) prob[i] = (float)(ex[i] / sum);
+        CHECK_EQ_INT(r1_sampler_sample(&s, logits), ref_sorted_walk(prob, order, V, p.top_p, r1_rng_f64(&ref)));
+        double r = r1_rng_f64(&refu) * sum, acc = 0.0;
+        int32_t want = V - 1;
         for (int i = 0; i < V; i++)
-            if (r < (acc += prob[order[i]])) {
-                want = order[i];
+            if (r < (acc += ex[i])) {
+                want = i;
                 break;
             }
-        CHECK_EQ_INT(r1_sampler_sample(&s, logits), want);
+        int32_t got = r1_sampler_sample(&su, logits);
+        CHECK_EQ_INT(got, want);
+        spread += got != 17;
     }
+    CHECK(spread > 100); /* the draws do cover the tail */
     r1_sampler_free(&s);
+    r1_sampler_free(&su);
 }
 
 static void feed_all(r1_stopper *s, const char *const *pieces, int n, char *out) {
@@ -236,7 +258,7 @@ TEST(kvcache_sizes) {
 int main(void) {
     RUN(sampler_greedy_and_filters);
     RUN(sampler_matches_distribution_and_seed);
-    RUN(sampler_order_matches_sorted_walk);
+    RUN(sampler_walk_orders);
     RUN(stop_strings_across_pieces);
     RUN(generate_greedy_matches_golden_argmax);
     RUN(generate_stops_on_eos_and_callback);

@@ -2,7 +2,8 @@
  * ties to the lower id); otherwise softmax(logits / T) filtered by top-k,
  * top-p (smallest set with mass >= p) and min-p (prob >= min_p * max prob),
  * renormalised and sampled with the seeded rng, so the same seed gives the
- * same tokens on every machine. */
+ * same tokens on every machine. The draw walks the candidates by probability
+ * (descending, ties by id) when a filter is on, by id when none is. */
 #ifndef R1_SAMPLER_H
 #define R1_SAMPLER_H
 
