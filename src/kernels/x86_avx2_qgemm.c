@@ -52,6 +52,15 @@ INLINE void transpose8x8(__m256i v[8]) {
     }
 }
 
+/* The nr valid rows of a tile's R accumulators, mr valid lanes each; the
+ * loop's constant bounds keep acc in registers. */
+INLINE void store_tile(float *y, int64_t ldy, const __m256 acc[R], int nr, int mr) {
+    __m256i mk = lanes8(mr);
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; r++)
+        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+}
+
 /* y[n, m] for m in [m0, m1): activation rows in L2-sized blocks; per panel
  * of 8 weight rows, pack once into ws, then every R-row tile of the block.
  * A panel is packed once per block, at the cost of 2-3 rows' products, so a
@@ -134,10 +143,7 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const pk_q8_0 *p, const r1_act_q8 *
         for (int r = 0; r < R; r++)
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(dw, _mm256_set1_ps(xr[r][b].d)), acc[r]);
     }
-    __m256i mk = lanes8(mr);
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++) /* constant bounds keep acc in registers */
-        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+    store_tile(y, ldy, acc, nr, mr);
 }
 
 QGEMM_DRIVER(r1_qgemm_q8_0_avx2, r1_block_q8_0, r1_act_q8, 32, pack_q8_0, tile_q8_0)
@@ -226,10 +232,7 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
             acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum[r]), _mm256_mul_ps(dmin, dx), acc[r]);
         }
     }
-    __m256i mk = lanes8(mr);
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+    store_tile(y, ldy, acc, nr, mr);
 }
 
 QGEMM_DRIVER(r1_qgemm_q4_K_avx2, r1_block_q4_K, r1_act_q8K, 256, pack_q4_K, tile_q4_K)
@@ -311,10 +314,7 @@ INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K 
         for (int r = 0; r < R; r++)
             acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, _mm256_set1_ps(xr[r][b].d)), acc[r]);
     }
-    __m256i mk = lanes8(mr);
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; r++)
-        if (r < nr) _mm256_maskstore_ps(y + r * ldy, mk, acc[r]);
+    store_tile(y, ldy, acc, nr, mr);
 }
 
 QGEMM_DRIVER(r1_qgemm_q6_K_avx2, r1_block_q6_K, r1_act_q8K, 256, pack_q6_K, tile_q6_K)
