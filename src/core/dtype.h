@@ -25,8 +25,12 @@ typedef enum {
     R1_DT_Q4_0 = 4,
     R1_DT_Q4_K = 5,
     R1_DT_Q6_K = 6,
+    R1_DT_Q4_K_R8 = 7, /* in memory only: Q4_K with 8 rows interleaved (core/repack.h) */
     R1_DT_COUNT
 } r1_dtype;
+
+/* Types a file can hold (GGUF, safetensors, --type): t < R1_DT_FILE_COUNT. */
+enum { R1_DT_FILE_COUNT = 7 };
 
 /* The unquantized types come first: t < R1_DT_FLOAT_COUNT. */
 enum { R1_DT_FLOAT_COUNT = 3 };
@@ -65,10 +69,10 @@ size_t r1_dtype_size(r1_dtype t);
 int64_t r1_dtype_block(r1_dtype t);
 /* Bytes of n elements; n must be a multiple of the block (asserted). */
 size_t r1_dtype_row_bytes(r1_dtype t, int64_t n);
-/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K". */
+/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8". */
 const char *r1_dtype_name(r1_dtype t);
-/* The type named s (case-insensitive, as r1_dtype_name or llama.cpp writes
- * it), or -1. */
+/* The file type named s (case-insensitive, as r1_dtype_name or llama.cpp
+ * writes it), or -1. */
 int r1_dtype_from_name(const char *s);
 
 static inline float r1_bf16_to_f32(uint16_t h) {
@@ -89,7 +93,8 @@ static inline uint16_t r1_f32_to_bf16(float f) {
 float r1_f16_to_f32(uint16_t h);
 uint16_t r1_f32_to_f16(float f);
 
-/* Converts n elements of type t at src to f32 (dequantizes; n a multiple of the block). */
+/* Converts n elements of type t at src to f32 (dequantizes; n a multiple of
+ * the block; not for R1_DT_Q4_K_R8, whose rows are not contiguous). */
 void r1_to_f32(float *dst, const void *src, r1_dtype t, int64_t n);
 /* Converts n f32 values to type t (rounding to nearest even; quantized types
  * with llama.cpp's reference quantizers, bit for bit; n a multiple of the block). */

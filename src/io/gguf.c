@@ -23,13 +23,13 @@ const char *r1_gguf_ggml_type_name(int t) {
     return t >= 0 && t < (int)(sizeof GGML_NAMES / sizeof GGML_NAMES[0]) ? GGML_NAMES[t] : "?";
 }
 
-static const int GGML_OF_DT[R1_DT_COUNT] = {[R1_DT_F32] = 0,  [R1_DT_F16] = 1,  [R1_DT_BF16] = 30, [R1_DT_Q8_0] = 8,
+static const int GGML_OF_DT[R1_DT_FILE_COUNT] = {[R1_DT_F32] = 0,  [R1_DT_F16] = 1,  [R1_DT_BF16] = 30, [R1_DT_Q8_0] = 8,
                                             [R1_DT_Q4_0] = 2, [R1_DT_Q4_K] = 12, [R1_DT_Q6_K] = 14};
 
-int r1_gguf_ggml_type(r1_dtype t) { return (int)t >= 0 && t < R1_DT_COUNT ? GGML_OF_DT[t] : -1; }
+int r1_gguf_ggml_type(r1_dtype t) { return (int)t >= 0 && (int)t < R1_DT_FILE_COUNT ? GGML_OF_DT[t] : -1; }
 
 int r1_gguf_dtype(int ggml_type) {
-    for (int t = 0; t < R1_DT_COUNT; t++)
+    for (int t = 0; t < R1_DT_FILE_COUNT; t++)
         if (GGML_OF_DT[t] == ggml_type) return t;
     return -1;
 }
@@ -560,7 +560,7 @@ r1_status r1_gguf_copy_kv(r1_gguf_writer *w, const r1_gguf_kv *kv) {
 
 r1_status r1_gguf_add_tensor(r1_gguf_writer *w, const char *name, const r1_tensor *t) {
     if (!name || !name[0]) return r1_fail(R1_INVALID, "gguf: empty tensor name");
-    if ((int)t->dtype < 0 || t->dtype >= R1_DT_COUNT || t->ndim < 1 || t->ndim > R1_GGUF_MAX_DIMS)
+    if ((int)t->dtype < 0 || (int)t->dtype >= R1_DT_FILE_COUNT || t->ndim < 1 || t->ndim > R1_GGUF_MAX_DIMS)
         return r1_fail(R1_INVALID, "gguf: tensor '%s' has an invalid dtype or rank", name);
     if (t->shape[t->ndim - 1] % r1_dtype_block(t->dtype) != 0)
         return r1_fail(R1_INVALID, "gguf: tensor '%s': rows of %lld are not a multiple of the %s block", name,

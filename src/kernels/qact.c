@@ -71,6 +71,7 @@ size_t r1_act_row_bytes(r1_dtype wt, int64_t K) {
     case R1_DT_Q8_0:
     case R1_DT_Q4_0: return (size_t)(K / 32) * sizeof(r1_act_q8);
     case R1_DT_Q4_K:
+    case R1_DT_Q4_K_R8:
     case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(r1_act_q8K);
     default: R1_ASSERT(!"not a quantized dtype");
     }
@@ -81,5 +82,5 @@ void r1_act_quantize(r1_dtype wt, void *xq, const float *x, int64_t K) {
     if (wt == R1_DT_Q8_0 || wt == R1_DT_Q4_0)
         quantize_q8(xq, x, K);
     else
-        quantize_q8K(xq, x, K, wt == R1_DT_Q4_K);
+        quantize_q8K(xq, x, K, r1_act_q4_K_order(wt));
 }

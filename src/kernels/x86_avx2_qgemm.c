@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "kernels/tables.h"
+#include "kernels/x86_q4r8.h"
 
 #define INLINE static inline __attribute__((always_inline))
 enum { R = 4,                /* activation rows per register tile */
@@ -237,6 +238,30 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
 
 QGEMM_DRIVER(r1_qgemm_q4_K_avx2, r1_block_q4_K, r1_act_q8K, 256, pack_q4_K, tile_q4_K)
 
+/* The same panel from interleaved rows (core/repack.h), which already hold 4
+ * codes of each row per dword: no transposes, the scales of 8 rows unpacked
+ * at once (x86_q4r8.h). m is a multiple of 8 and mr 8 (r1_repack_ok). */
+static void pack_q4_K_r8(pk_q4_K *p, const r1_block_q4_K_r8 *w, int64_t nb, int64_t m, int mr) {
+    (void)mr;
+    const r1_block_q4_K_r8 *g8 = w + (m / 8) * nb;
+    const __m256i lo4 = _mm256_set1_epi8(15);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int c = 0; c < 4; c++)
+            for (int g = 0; g < 8; g++) {
+                __m256i raw = _mm256_loadu_si256((const __m256i *)g8[b].qs[c][g]);
+                _mm256_store_si256((__m256i *)p[b].q[2 * c][g], _mm256_and_si256(raw, lo4));
+                _mm256_store_si256((__m256i *)p[b].q[2 * c + 1][g], _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4));
+            }
+        q4r8_scales s = q4r8_unpack(&g8[b]);
+        for (int sb = 0; sb < 8; sb++) _mm256_store_si256((__m256i *)p[b].sc[sb], q4r8_scale(&s, sb));
+        for (int h = 0; h < 4; h++) _mm256_store_si256((__m256i *)p[b].mn[h], q4r8_mins(&s, h));
+        _mm256_store_ps(p[b].d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g8[b].d)));
+        _mm256_store_ps(p[b].dmin, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g8[b].dmin)));
+    }
+}
+
+QGEMM_DRIVER(r1_qgemm_q4_K_r8_avx2, r1_block_q4_K_r8, r1_act_q8K, 256, pack_q4_K_r8, tile_q4_K)
+
 /* ---- Q6_K: codes q in 0..63 stand for q - 32 ----
  * As Q4_K with 16 sub-blocks of 16 (signed 8-bit scales; a vpmaddubsw pair
  * is at most 2 * 63 * 128). The -32 offset, -32 sum_s sc_s (x sums of 16),
@@ -322,7 +347,8 @@ QGEMM_DRIVER(r1_qgemm_q6_K_avx2, r1_block_q6_K, r1_act_q8K, 256, pack_q6_K, tile
 size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) {
     switch (wt) {
     case R1_DT_Q8_0: return (size_t)(K / 32) * sizeof(pk_q8_0);
-    case R1_DT_Q4_K: return (size_t)(K / 256) * sizeof(pk_q4_K);
+    case R1_DT_Q4_K:
+    case R1_DT_Q4_K_R8: return (size_t)(K / 256) * sizeof(pk_q4_K);
     case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(pk_q6_K);
     default: return 0;
     }

@@ -69,7 +69,7 @@ void r1_act_quantize_avx512(r1_dtype wt, void *xq, const float *x, int64_t K) {
     if (wt == R1_DT_Q8_0 || wt == R1_DT_Q4_0)
         quantize_q8(xq, x, K);
     else
-        quantize_q8K(xq, x, K, wt == R1_DT_Q4_K);
+        quantize_q8K(xq, x, K, r1_act_q4_K_order(wt));
 }
 #else
 typedef int r1_no_avx512_qact_on_this_arch; /* ISO C forbids an empty translation unit */

@@ -236,6 +236,7 @@ QMM_DRIVER(k_qmatmul_q4_0, r1_block_q4_0, r1_act_q8, dot_q4_0, 32)
 QMM_DRIVER(k_qmatmul_q4_K, r1_block_q4_K, r1_act_q8K, dot_q4_K, 256)
 QMM_DRIVER(k_qmatmul_q6_K, r1_block_q6_K, r1_act_q8K, dot_q6_K, 256)
 
-#define QMATMUL_SLOTS(isa)                                                                                         \
-    .qmatmul = {[R1_DT_Q8_0] = QNAME(k_qmatmul_q8_0, isa), [R1_DT_Q4_0] = QNAME(k_qmatmul_q4_0, isa),             \
-                [R1_DT_Q4_K] = QNAME(k_qmatmul_q4_K, isa), [R1_DT_Q6_K] = QNAME(k_qmatmul_q6_K, isa)}
+/* The table's .qmatmul entries for the row-major types. */
+#define QMATMUL_ENTRIES(isa)                                                                                       \
+    [R1_DT_Q8_0] = QNAME(k_qmatmul_q8_0, isa), [R1_DT_Q4_0] = QNAME(k_qmatmul_q4_0, isa),                         \
+    [R1_DT_Q4_K] = QNAME(k_qmatmul_q4_K, isa), [R1_DT_Q6_K] = QNAME(k_qmatmul_q6_K, isa)

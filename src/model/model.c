@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "core/repack.h"
 #include "core/rng.h"
 #include "io/file.h"
 #include "io/gguf.h"
@@ -307,6 +308,7 @@ void r1_model_destroy(r1_model *m) {
     r1_st_close(m->st);
     r1_gguf_close(m->gguf);
     free(m->slab);
+    free(m->repacked);
     r1_arena_free(&m->ws);
     r1_pool_destroy(m->pool);
     free(m);
@@ -381,7 +383,7 @@ static r1_status collect(void *ctx, const char *name, r1_tensor *slot, int ndim,
                 int64_t h = r / hd, k = r % hd;
                 src = h * hd + 2 * (k % (hd / 2)) + k / (hd / 2);
             }
-            r1_to_f32((float *)c->t[c->n].data + r * cols, r1_tensor_row(slot, src), slot->dtype, cols);
+            r1_tensor_row_f32((float *)c->t[c->n].data + r * cols, slot, src);
         }
     }
     c->names[c->n] = strdup(name);

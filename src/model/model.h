@@ -36,6 +36,7 @@ typedef struct {
     void *gguf;         /* r1_gguf handle, or NULL */
     void *slab;         /* owned tensor memory (vectors converted to f32, random init) */
     size_t slab_bytes, slab_used;
+    void *repacked;     /* owned: Q4_K matrices interleaved by 8 rows (model_gguf.c), or NULL */
     /* MLA absorbed weights per layer: kT = W_UK^T per head [H, Rkv, Dn] (GGUF
      * attn_k_b), vb = W_UV per head [H, Dv, Rkv] (GGUF attn_v_b). From an HF
      * file kT is built from kv_b (owned) and vb is empty (its rows are read

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/repack.h"
 #include "io/file.h"
 #include "io/gguf.h"
 #include "io/gguf_tok.h"
@@ -285,6 +286,63 @@ static r1_status bind_mla(r1_model *m, const r1_gguf *g) {
     return R1_OK;
 }
 
+/* ---- interleaving Q4_K matrices for the decode kernels ---- */
+
+typedef struct {
+    r1_model *m;
+    char *buf; /* NULL: count into bytes */
+    size_t bytes;
+} repacker;
+
+/* One matrix: moved into buf (if interleavable) and re-pointed there. */
+static void repack_one(repacker *r, r1_tensor *t) {
+    if (!t->data || t->ndim != 2 || !r1_repack_ok(t->dtype, t->shape[0], t->shape[1])) return;
+    size_t n = r1_align_up(r1_tensor_bytes(t));
+    if (r->buf) {
+        r1_repack_q4_K_r8(r->buf + r->bytes, t->data, t->shape[0], t->shape[1]);
+        t->data = r->buf + r->bytes;
+        t->dtype = R1_DT_Q4_K_R8;
+    }
+    r->bytes += n;
+}
+
+/* The matrices the forward reads only through matmul: not the embedding
+ * (rows looked up; lm_head when tied to it) nor kv_b (the absorbed MLA reads
+ * its rows). */
+static void repack_all(repacker *r) {
+    r1_model *m = r->m;
+    const r1_config *c = &m->cfg;
+    for (int64_t l = 0; l < c->n_layers; l++) {
+        r1_layer_weights *L = &m->w.layers[l];
+        r1_tensor *ts[] = {&L->q_a, &L->q_b, &L->q, &L->kv_a, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down,
+                           &L->sh_gate, &L->sh_up, &L->sh_down};
+        for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) repack_one(r, ts[i]);
+        for (int64_t e = 0; L->e_gate && e < c->E; e++) {
+            repack_one(r, &L->e_gate[e]);
+            repack_one(r, &L->e_up[e]);
+            repack_one(r, &L->e_down[e]);
+        }
+    }
+    if (m->w.lm_head.data != m->w.embed.data) repack_one(r, &m->w.lm_head);
+}
+
+/* Interleaves the Q4_K matrices when the kernel table has a matvec for that
+ * form (core/repack.h; R1_REPACK=0 keeps the file's layout). It costs one
+ * anonymous copy of those matrices and reading them all at load, for a
+ * decode matvec about 1.8x faster per byte on a Zen 3 core. */
+static r1_status repack_q4_K(r1_model *m) {
+    const char *env = getenv("R1_REPACK");
+    if (!m->k->qmatmul[R1_DT_Q4_K_R8] || (env && strcmp(env, "0") == 0)) return R1_OK;
+    repacker r = {.m = m};
+    repack_all(&r);
+    if (r.bytes == 0) return R1_OK;
+    m->repacked = r1_alloc_aligned(r.bytes);
+    if (!m->repacked) return r1_fail(R1_NOMEM, "gguf: cannot allocate %zu bytes for interleaved Q4_K", r.bytes);
+    r = (repacker){.m = m, .buf = m->repacked};
+    repack_all(&r);
+    return R1_OK;
+}
+
 r1_status r1_model_load_gguf(r1_model **out, const char *path, int nthreads) {
     *out = NULL;
     r1_gguf *g = NULL;
@@ -308,6 +366,7 @@ r1_status r1_model_load_gguf(r1_model **out, const char *path, int nthreads) {
         if (s == R1_OK && m->cfg.tie_embeddings) m->w.lm_head = m->w.embed;
         if (s == R1_OK) s = bind_mla(m, g);
         if (s == R1_OK) s = r1_model_build_absorbed(m);
+        if (s == R1_OK) s = repack_q4_K(m);
         if (s == R1_OK && c.arch == R1_ARCH_LLAMA) {
             m->qk_permuted = true;
             m->rope.adjacent = true;
@@ -409,9 +468,7 @@ static r1_status need_rows(saver *sv, int64_t n) {
 }
 
 /* Row r of a 2-D tensor as f32. */
-static void get_row(const r1_tensor *t, int64_t r, float *dst) {
-    r1_to_f32(dst, r1_tensor_row(t, r), t->dtype, t->shape[1]);
-}
+static void get_row(const r1_tensor *t, int64_t r, float *dst) { r1_tensor_row_f32(dst, t, r); }
 
 static r1_status fill_tensor(void *ctx, int64_t i, void *dst, size_t bytes) {
     saver *sv = ctx;
