@@ -1,13 +1,13 @@
-/* test_repack: Q4_K matrices interleaved by 8 rows (core/repack.h).
+/* test_repack: Q4_K and Q8_0 matrices interleaved by 8 rows (core/repack.h).
  *  - interleaving moves bytes only: every row reads back byte for byte, and
  *    as f32 equals the plain row's dequantization;
- *  - every table's kernels for the interleaved form (matvec for N = 1, 2 and
- *    odd N, the GEMM from qgemm_min_n rows on) against the scalar Q4_K
- *    kernel on the plain rows, over column ranges of whole groups (columns
- *    outside stay untouched), including codes at the int16 sum's limit;
+ *  - every table's kernels for the interleaved forms (matvec for N = 1..4 and
+ *    odd N, the GEMM from qgemm_min_n rows on) against the scalar kernel on
+ *    the plain rows, over column ranges of whole groups (columns outside
+ *    stay untouched), including codes at the int16 sums' limits;
  *    bit-identical for 1, 2 and 4 threads;
- *  - a Q4_K GGUF loads interleaved where the table has the kernel and plain
- *    with R1_REPACK=0, with the same logits, and both save the same file. */
+ *  - Q4_K and Q8_0 GGUFs load interleaved where the table has the kernel and
+ *    plain with R1_REPACK=0, with the same logits, and both save the same file. */
 #include "test.h"
 
 #include <unistd.h>
@@ -27,19 +27,21 @@ static void fill(r1_rng *rng, float *v, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) v[i] = (2.0f * r1_rng_f32(rng) - 1.0f) * scale;
 }
 
-/* A Q4_K [M, K] matrix from random rows with a different scale per row. */
-static void *q4_K_matrix(r1_rng *rng, int64_t M, int64_t K) {
+static const r1_dtype TYPES[] = {R1_DT_Q4_K, R1_DT_Q8_0};
+
+/* A [M, K] matrix of type t from random rows with a different scale per row. */
+static void *matrix(r1_rng *rng, r1_dtype t, int64_t M, int64_t K) {
     float *wf = malloc((size_t)(M * K) * 4);
     for (int64_t r = 0; r < M; r++) fill(rng, wf + r * K, K, 0.01f * (float)(1 + r % 13));
-    void *w = malloc(r1_dtype_row_bytes(R1_DT_Q4_K, M * K));
-    r1_from_f32(w, wf, R1_DT_Q4_K, M * K);
+    void *w = malloc(r1_dtype_row_bytes(t, M * K));
+    r1_from_f32(w, wf, t, M * K);
     free(wf);
     return w;
 }
 
-static void *interleaved(const void *w, int64_t M, int64_t K) {
-    void *w8 = malloc(r1_dtype_row_bytes(R1_DT_Q4_K, M * K));
-    r1_repack_q4_K_r8(w8, w, M, K);
+static void *interleaved(const void *w, r1_dtype t, int64_t M, int64_t K) {
+    void *w8 = malloc(r1_dtype_row_bytes(t, M * K));
+    r1_repack(w8, w, t, M, K);
     return w8;
 }
 
@@ -47,45 +49,52 @@ TEST(rows_read_back) {
     r1_rng rng;
     r1_rng_seed(&rng, 21);
     CHECK(r1_repack_ok(R1_DT_Q4_K, 16, 512));
+    CHECK(r1_repack_ok(R1_DT_Q8_0, 8, 32));
     CHECK(!r1_repack_ok(R1_DT_Q4_K, 12, 512));        /* not whole groups */
     CHECK(!r1_repack_ok(R1_DT_Q4_K, 16, 384));        /* not whole super-blocks */
-    CHECK(!r1_repack_ok(R1_DT_Q4_K, 16, R1_R8_MAX_K + 256));
-    CHECK(!r1_repack_ok(R1_DT_Q8_0, 16, 512));
+    CHECK(!r1_repack_ok(R1_DT_Q6_K, 16, 512));        /* no interleaved form */
+    CHECK(!r1_repack_ok(R1_DT_F16, 16, 512));
     CHECK_EQ_INT(r1_dtype_from_name("q4_K_r8"), -1);   /* never a file type */
+    CHECK_EQ_INT(r1_dtype_from_name("q8_0_r8"), -1);
     const int64_t shapes[][2] = {{8, 256}, {24, 768}, {40, 1792}};
-    for (int s = 0; s < 3; s++) {
-        int64_t M = shapes[s][0], K = shapes[s][1], nb = K / 256;
-        void *w = q4_K_matrix(&rng, M, K), *w8 = interleaved(w, M, K);
-        r1_block_q4_K *row = malloc((size_t)nb * sizeof *row);
-        float *a = malloc((size_t)K * 4), *b = malloc((size_t)K * 4);
-        r1_tensor t8 = {R1_DT_Q4_K_R8, 2, {M, K}, w8};
-        for (int64_t r = 0; r < M; r++) {
-            r1_q4_K_r8_row(row, w8, r, K);
-            const char *plain = (const char *)w + (size_t)r * r1_dtype_row_bytes(R1_DT_Q4_K, K);
-            if (memcmp(row, plain, (size_t)nb * sizeof *row) != 0) T_FAIL_AT("M=%lld K=%lld row %lld differs", (long long)M, (long long)K, (long long)r);
-            r1_to_f32(a, plain, R1_DT_Q4_K, K);
-            r1_tensor_row_f32(b, &t8, r);
-            if (memcmp(a, b, (size_t)K * 4) != 0) T_FAIL_AT("row %lld as f32 differs", (long long)r);
+    for (int t = 0; t < 2; t++)
+        for (int s = 0; s < 3; s++) {
+            r1_dtype ty = TYPES[t], t8 = r1_repack_type(ty);
+            int64_t M = shapes[s][0], K = shapes[s][1];
+            size_t rb = r1_dtype_row_bytes(ty, K);
+            void *w = matrix(&rng, ty, M, K), *w8 = interleaved(w, ty, M, K);
+            char *row = malloc(rb);
+            float *a = malloc((size_t)K * 4), *b = malloc((size_t)K * 4);
+            r1_tensor tt = {t8, 2, {M, K}, w8};
+            for (int64_t r = 0; r < M; r++) {
+                r1_repack_row(row, w8, t8, r, K);
+                const char *plain = (const char *)w + (size_t)r * rb;
+                if (memcmp(row, plain, rb) != 0)
+                    T_FAIL_AT("%s M=%lld K=%lld row %lld differs", r1_dtype_name(ty), (long long)M, (long long)K,
+                              (long long)r);
+                r1_to_f32(a, plain, ty, K);
+                r1_tensor_row_f32(b, &tt, r);
+                if (memcmp(a, b, (size_t)K * 4) != 0) T_FAIL_AT("%s row %lld as f32 differs", r1_dtype_name(ty), (long long)r);
+            }
+            free(w), free(w8), free(row), free(a), free(b);
         }
-        free(w), free(w8), free(row), free(a), free(b);
-    }
 }
 
-/* Tables with a kernel for the interleaved form (ref always). */
-static int r8_tables(const r1_kernels **t) {
+/* Tables with a kernel for t's interleaved form (ref always). */
+static int r8_tables(const r1_kernels **tabs, r1_dtype t) {
     int n = 0;
     const r1_kernels *all[] = {r1_kernels_ref(), r1_kernels_avx2(), r1_kernels_avx512()};
     for (int i = 0; i < 3; i++)
-        if (all[i] && all[i]->qmatmul[R1_DT_Q4_K_R8]) t[n++] = all[i];
+        if (all[i] && all[i]->qmatmul[r1_repack_type(t)]) tabs[n++] = all[i];
     return n;
 }
 
 /* |y - ref| within 1e-5 of sum_k |x_k| |w_k| (f32 summation order only: the
  * integer block sums are exact in both). */
-static void check_close(const char *what, const float *y, const float *yr, const float *x, const void *w, int64_t N,
-                        int64_t M, int64_t K, int64_t m0, int64_t m1) {
+static void check_close(const char *what, const float *y, const float *yr, const float *x, const void *w, r1_dtype t,
+                        int64_t N, int64_t M, int64_t K, int64_t m0, int64_t m1) {
     float *wd = malloc((size_t)(M * K) * 4);
-    r1_to_f32(wd, w, R1_DT_Q4_K, M * K);
+    r1_to_f32(wd, w, t, M * K);
     for (int64_t i = 0; i < N; i++)
         for (int64_t j = 0; j < M; j++) {
             float got = y[i * M + j];
@@ -110,82 +119,97 @@ out:
 }
 
 TEST(kernels_match_ref) {
-    const r1_kernels *tabs[4];
-    int nt = r8_tables(tabs);
-    CHECK(nt >= 1);
     r1_rng rng;
     r1_rng_seed(&rng, 22);
-    /* N: matvec pairs and a single, odd N, the GEMM threshold and past it */
-    static const int64_t NS[] = {1, 2, 3, 5, 9, 23, 24, 40};
+    /* N: matvec tiles of 1-4 rows, odd N, the GEMM threshold and past it */
+    static const int64_t NS[] = {1, 2, 3, 4, 5, 9, 23, 24, 40};
     const int64_t shapes[][4] = {/* M, K, m0, m1 */ {8, 256, 0, 8}, {32, 768, 8, 24}, {48, 1792, 16, 48}, {64, 512, 0, 56}};
-    for (int s = 0; s < 4; s++)
-        for (int a = 0; a < 8; a++) {
-            int64_t N = NS[a], M = shapes[s][0], K = shapes[s][1], m0 = shapes[s][2], m1 = shapes[s][3];
-            void *w = q4_K_matrix(&rng, M, K), *w8 = interleaved(w, M, K);
-            float *x = malloc((size_t)(N * K) * 4), *y = malloc((size_t)(N * M) * 4), *yr = malloc((size_t)(N * M) * 4);
-            fill(&rng, x, N * K, 1.0f);
-            if (N > 2) memset(x + K, 0, (size_t)K * 4); /* an all-zero activation row */
-            r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, R1_DT_Q4_K, K, 0, M);
-            for (int t = 0; t < nt; t++) {
-                for (int64_t i = 0; i < N * M; i++) y[i] = -7.0f;
-                r1_matmul_cols_k(tabs[t], y, M, x, N, w8, R1_DT_Q4_K_R8, K, m0, m1);
-                check_close(tabs[t]->isa, y, yr, x, w, N, M, K, m0, m1);
+    for (int ti = 0; ti < 2; ti++) {
+        r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
+        const r1_kernels *tabs[4];
+        int nt = r8_tables(tabs, ty);
+        CHECK(nt >= 1);
+        for (int s = 0; s < 4; s++)
+            for (int a = 0; a < 9; a++) {
+                int64_t N = NS[a], M = shapes[s][0], K = shapes[s][1], m0 = shapes[s][2], m1 = shapes[s][3];
+                void *w = matrix(&rng, ty, M, K), *w8 = interleaved(w, ty, M, K);
+                float *x = malloc((size_t)(N * K) * 4), *y = malloc((size_t)(N * M) * 4), *yr = malloc((size_t)(N * M) * 4);
+                fill(&rng, x, N * K, 1.0f);
+                if (N > 2) memset(x + K, 0, (size_t)K * 4); /* an all-zero activation row */
+                r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, ty, K, 0, M);
+                for (int t = 0; t < nt; t++) {
+                    char what[64];
+                    snprintf(what, sizeof what, "%s %s", tabs[t]->isa, r1_dtype_name(t8));
+                    for (int64_t i = 0; i < N * M; i++) y[i] = -7.0f;
+                    r1_matmul_cols_k(tabs[t], y, M, x, N, w8, t8, K, m0, m1);
+                    check_close(what, y, yr, x, w, ty, N, M, K, m0, m1);
+                }
+                free(w), free(w8), free(x), free(y), free(yr);
             }
-            free(w), free(w8), free(x), free(y), free(yr);
-        }
+    }
 }
 
-/* Every code 15 against activations of one sign: each int16 sum of 8 groups
- * reaches 8 * 2 * 15 * 127 = 30480, next to the int16 limit. */
+/* The largest codes against activations of one sign: Q4_K's int16 sum of 8
+ * groups reaches 8 * 2 * 15 * 127 = 30480, Q8_0's pairs 2 * 127 * 127 =
+ * 32258, both next to the int16 limit. */
 TEST(largest_codes) {
-    const r1_kernels *tabs[4];
-    int nt = r8_tables(tabs);
     int64_t M = 16, K = 512;
     float *wf = malloc((size_t)(M * K) * 4);
-    for (int64_t i = 0; i < M * K; i++) wf[i] = i % 32 == 0 ? 0.0f : 1.0f; /* min 0: every other code 15 */
-    void *w = malloc(r1_dtype_row_bytes(R1_DT_Q4_K, M * K));
-    r1_from_f32(w, wf, R1_DT_Q4_K, M * K);
-    void *w8 = interleaved(w, M, K);
-    for (int sign = -1; sign <= 1; sign += 2)
-        for (int64_t N = 1; N <= 30; N += 29) {
-            float *x = malloc((size_t)(N * K) * 4), *y = malloc((size_t)(N * M) * 4), *yr = malloc((size_t)(N * M) * 4);
-            for (int64_t i = 0; i < N * K; i++) x[i] = (float)sign;
-            r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, R1_DT_Q4_K, K, 0, M);
-            for (int t = 0; t < nt; t++) {
-                r1_matmul_cols_k(tabs[t], y, M, x, N, w8, R1_DT_Q4_K_R8, K, 0, M);
-                for (int64_t i = 0; i < N * M; i++) CHECK_NEAR(y[i], yr[i], 1e-3);
+    for (int ti = 0; ti < 2; ti++) {
+        r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
+        const r1_kernels *tabs[4];
+        int nt = r8_tables(tabs, ty);
+        for (int64_t i = 0; i < M * K; i++) /* Q4_K: min 0, so every other code is 15; Q8_0: +-127 */
+            wf[i] = ty == R1_DT_Q4_K ? (i % 32 == 0 ? 0.0f : 1.0f) : (i % 7 == 0 ? -1.0f : 1.0f);
+        void *w = malloc(r1_dtype_row_bytes(ty, M * K));
+        r1_from_f32(w, wf, ty, M * K);
+        void *w8 = interleaved(w, ty, M, K);
+        for (int sign = -1; sign <= 1; sign += 2)
+            for (int64_t N = 1; N <= 30; N += 29) {
+                float *x = malloc((size_t)(N * K) * 4), *y = malloc((size_t)(N * M) * 4), *yr = malloc((size_t)(N * M) * 4);
+                for (int64_t i = 0; i < N * K; i++) x[i] = ty == R1_DT_Q4_K || i % 7 == 0 ? (float)sign : (float)-sign;
+                r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, ty, K, 0, M);
+                for (int t = 0; t < nt; t++) {
+                    r1_matmul_cols_k(tabs[t], y, M, x, N, w8, t8, K, 0, M);
+                    for (int64_t i = 0; i < N * M; i++) CHECK_NEAR(y[i], yr[i], 1e-3);
+                }
+                free(x), free(y), free(yr);
             }
-            free(x), free(y), free(yr);
-        }
-    free(wf), free(w), free(w8);
+        free(w), free(w8);
+    }
+    free(wf);
 }
 
 TEST(threads_identical) {
-    const r1_kernels *tabs[4];
-    int nt = r8_tables(tabs);
     r1_pool *pools[3];
     int sizes[3] = {1, 2, 4};
     for (int p = 0; p < 3; p++) CHECK_OK(r1_pool_create(&pools[p], sizes[p]));
     r1_rng rng;
     r1_rng_seed(&rng, 23);
     const int64_t shapes[][3] = {{1, 304, 1024}, {5, 96, 512}, {33, 64, 768}};
-    for (int s = 0; s < 3; s++) {
-        int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
-        void *w = q4_K_matrix(&rng, M, K), *w8 = interleaved(w, M, K);
-        float *x = malloc((size_t)(N * K) * 4);
-        fill(&rng, x, N * K, 1.0f);
-        for (int t = 0; t < nt; t++) {
-            float *y[3];
-            for (int p = 0; p < 3; p++) {
-                y[p] = malloc((size_t)(N * M) * 4);
-                r1_matmul_raw_k(tabs[t], pools[p], y[p], x, N, w8, R1_DT_Q4_K_R8, M, K);
+    for (int ti = 0; ti < 2; ti++) {
+        r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
+        const r1_kernels *tabs[4];
+        int nt = r8_tables(tabs, ty);
+        for (int s = 0; s < 3; s++) {
+            int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
+            void *w = matrix(&rng, ty, M, K), *w8 = interleaved(w, ty, M, K);
+            float *x = malloc((size_t)(N * K) * 4);
+            fill(&rng, x, N * K, 1.0f);
+            for (int t = 0; t < nt; t++) {
+                float *y[3];
+                for (int p = 0; p < 3; p++) {
+                    y[p] = malloc((size_t)(N * M) * 4);
+                    r1_matmul_raw_k(tabs[t], pools[p], y[p], x, N, w8, t8, M, K);
+                }
+                for (int p = 1; p < 3; p++)
+                    if (memcmp(y[0], y[p], (size_t)(N * M) * 4) != 0)
+                        T_FAIL_AT("%s %s N=%lld: %d threads differ from 1", tabs[t]->isa, r1_dtype_name(t8),
+                                  (long long)N, sizes[p]);
+                for (int p = 0; p < 3; p++) free(y[p]);
             }
-            for (int p = 1; p < 3; p++)
-                if (memcmp(y[0], y[p], (size_t)(N * M) * 4) != 0)
-                    T_FAIL_AT("%s N=%lld: %d threads differ from 1", tabs[t]->isa, (long long)N, sizes[p]);
-            for (int p = 0; p < 3; p++) free(y[p]);
+            free(w), free(w8), free(x);
         }
-        free(w), free(w8), free(x);
     }
     for (int p = 0; p < 3; p++) r1_pool_destroy(pools[p]);
 }
@@ -199,7 +223,7 @@ static bool same_file(const char *a, const char *b) {
     return same;
 }
 
-TEST(model_loads_interleaved) {
+static void model_case(r1_dtype ty) {
     const char *json = "{\"model_type\":\"qwen2\",\"vocab_size\":304,\"hidden_size\":256,\"intermediate_size\":512,"
                        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
                        "\"max_position_embeddings\":64,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
@@ -208,41 +232,45 @@ TEST(model_loads_interleaved) {
     CHECK_OK(r1_config_parse(&c, json, strlen(json), "test"));
     r1_model *src = NULL, *m8 = NULL, *m = NULL;
     char path[256], out8[256], out[256];
-    snprintf(path, sizeof path, "%s/q4k.gguf", g_dir);
+    snprintf(path, sizeof path, "%s/%s.gguf", g_dir, r1_dtype_name(ty));
     snprintf(out8, sizeof out8, "%s/from_r8.gguf", g_dir);
     snprintf(out, sizeof out, "%s/from_plain.gguf", g_dir);
     CHECK_OK(r1_model_create_random(&src, &c, R1_DT_F32, 5, 1));
     if (!src) return;
-    CHECK_OK(r1_model_save_gguf(src, path, R1_DT_Q4_K, NULL));
+    CHECK_OK(r1_model_save_gguf(src, path, ty, NULL));
     r1_model_destroy(src);
     CHECK_OK(r1_model_load(&m8, path, 2));
     setenv("R1_REPACK", "0", 1);
     CHECK_OK(r1_model_load(&m, path, 2));
     unsetenv("R1_REPACK");
     if (!m8 || !m) return;
-    bool has = m8->k->qmatmul[R1_DT_Q4_K_R8] != NULL;
-    r1_dtype want = has ? R1_DT_Q4_K_R8 : R1_DT_Q4_K;
+    bool has = m8->k->qmatmul[r1_repack_type(ty)] != NULL;
+    r1_dtype want = has ? r1_repack_type(ty) : ty;
     CHECK_EQ_INT(m8->w.layers[0].gate.dtype, want);
     CHECK_EQ_INT(m8->w.layers[1].o.dtype, want);
     CHECK_EQ_INT(m8->w.lm_head.dtype, want);
-    CHECK_EQ_INT(m8->w.embed.dtype, R1_DT_Q4_K); /* rows are looked up */
-    CHECK_EQ_INT(m->w.layers[0].gate.dtype, R1_DT_Q4_K);
-    printf("    %s: %s\n", m8->k->isa, has ? "interleaved" : "no interleaved kernel, plain");
+    CHECK_EQ_INT(m8->w.embed.dtype, ty); /* rows are looked up */
+    CHECK_EQ_INT(m->w.layers[0].gate.dtype, ty);
+    printf("    %s %s: %s", m8->k->isa, r1_dtype_name(ty), has ? "interleaved" : "no interleaved kernel, plain");
     int32_t ids[12] = {1, 17, 250, 3, 99, 42, 7, 7, 180, 64, 5, 299};
     int64_t T = 12, V = c.vocab;
     float *a = malloc((size_t)(T * V) * 4), *b = malloc((size_t)(T * V) * 4);
     CHECK_OK(t_logits(m8, ids, T, a));
     CHECK_OK(t_logits(m, ids, T, b));
     double e = t_max_rel_err(a, b, T * V);
-    printf("    interleaved vs plain logits: rel err %.2e\n", e);
+    printf(", logits vs plain rel err %.2e\n", e);
     CHECK(e <= 1e-4);
     /* saving reads the interleaved rows back: the same file as from the plain model */
-    CHECK_OK(r1_model_save_gguf(m8, out8, R1_DT_Q4_K, NULL));
-    CHECK_OK(r1_model_save_gguf(m, out, R1_DT_Q4_K, NULL));
+    CHECK_OK(r1_model_save_gguf(m8, out8, ty, NULL));
+    CHECK_OK(r1_model_save_gguf(m, out, ty, NULL));
     CHECK(same_file(out8, out));
     free(a), free(b);
     r1_model_destroy(m8);
     r1_model_destroy(m);
+}
+
+TEST(models_load_interleaved) {
+    for (int t = 0; t < 2; t++) model_case(TYPES[t]);
 }
 
 int main(void) {
@@ -251,7 +279,7 @@ int main(void) {
     RUN(kernels_match_ref);
     RUN(largest_codes);
     RUN(threads_identical);
-    RUN(model_loads_interleaved);
+    RUN(models_load_interleaved);
     r1_file_remove_tree(g_dir);
     TEST_MAIN_END();
 }

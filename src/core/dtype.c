@@ -7,14 +7,13 @@
 #include "core/status.h"
 
 size_t r1_dtype_size(r1_dtype t) {
-    switch (t) {
+    switch (r1_dtype_base(t)) {
     case R1_DT_F32: return 4;
     case R1_DT_F16: return 2;
     case R1_DT_BF16: return 2;
     case R1_DT_Q8_0: return sizeof(r1_block_q8_0);
     case R1_DT_Q4_0: return sizeof(r1_block_q4_0);
-    case R1_DT_Q4_K:
-    case R1_DT_Q4_K_R8: return sizeof(r1_block_q4_K);
+    case R1_DT_Q4_K: return sizeof(r1_block_q4_K);
     case R1_DT_Q6_K: return sizeof(r1_block_q6_K);
     default: break;
     }
@@ -22,11 +21,10 @@ size_t r1_dtype_size(r1_dtype t) {
 }
 
 int64_t r1_dtype_block(r1_dtype t) {
-    switch (t) {
+    switch (r1_dtype_base(t)) {
     case R1_DT_Q8_0:
     case R1_DT_Q4_0: return R1_QK;
     case R1_DT_Q4_K:
-    case R1_DT_Q4_K_R8:
     case R1_DT_Q6_K: return R1_QK_K;
     default: return 1;
     }
@@ -38,7 +36,7 @@ size_t r1_dtype_row_bytes(r1_dtype t, int64_t n) {
     return (size_t)(n / b) * r1_dtype_size(t);
 }
 
-static const char *const NAMES[R1_DT_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8"};
+static const char *const NAMES[R1_DT_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8"};
 
 const char *r1_dtype_name(r1_dtype t) { return (int)t >= 0 && t < R1_DT_COUNT ? NAMES[t] : "?"; }
 

@@ -1,4 +1,6 @@
-/* repack: interleaving Q4_K rows by 8 and reading single rows back (see repack.h). */
+/* repack: interleaving Q4_K / Q8_0 rows by 8 and reading single rows back
+ * (see repack.h). Both directions are one loop over (group, block, row):
+ * move_block copies one row's block between the plain and interleaved forms. */
 #include "core/repack.h"
 
 #include <stdlib.h>
@@ -6,49 +8,65 @@
 
 #include "core/status.h"
 
+r1_dtype r1_repack_type(r1_dtype t) {
+    return t == R1_DT_Q4_K ? R1_DT_Q4_K_R8 : t == R1_DT_Q8_0 ? R1_DT_Q8_0_R8 : t;
+}
+
 bool r1_repack_ok(r1_dtype t, int64_t M, int64_t K) {
-    return t == R1_DT_Q4_K && M > 0 && M % 8 == 0 && K > 0 && K % R1_QK_K == 0 && K <= R1_R8_MAX_K;
+    return r1_repack_type(t) != t && M > 0 && M % 8 == 0 && K > 0 && K % r1_dtype_block(t) == 0;
 }
 
-void r1_repack_q4_K_r8(void *dst, const void *src, int64_t M, int64_t K) {
-    R1_ASSERT(r1_repack_ok(R1_DT_Q4_K, M, K));
-    int64_t nb = K / R1_QK_K;
-    const r1_block_q4_K *w = src;
-    r1_block_q4_K_r8 *o = dst;
-    for (int64_t G = 0; G < M / 8; G++)
-        for (int64_t b = 0; b < nb; b++, o++)
-            for (int j = 0; j < 8; j++) {
-                const r1_block_q4_K *x = &w[(8 * G + j) * nb + b];
-                o->d[j] = x->d;
-                o->dmin[j] = x->dmin;
-                for (int i = 0; i < 3; i++) memcpy(&o->sc[i][j], x->scales + 4 * i, 4);
-                for (int c = 0; c < 4; c++)
-                    for (int g = 0; g < 8; g++) memcpy(&o->qs[c][g][4 * j], x->qs + 32 * c + 4 * g, 4);
-            }
+static void move(void *plain, void *inter, size_t n, bool to_plain) {
+    if (to_plain) memcpy(plain, inter, n);
+    else memcpy(inter, plain, n);
 }
 
-void r1_q4_K_r8_row(r1_block_q4_K *dst, const void *src, int64_t r, int64_t K) {
-    int64_t nb = K / R1_QK_K, j = r % 8;
-    const r1_block_q4_K_r8 *p = (const r1_block_q4_K_r8 *)src + (r / 8) * nb;
-    for (int64_t b = 0; b < nb; b++, p++) {
-        r1_block_q4_K *x = &dst[b];
-        x->d = p->d[j];
-        x->dmin = p->dmin[j];
-        for (int i = 0; i < 3; i++) memcpy(x->scales + 4 * i, &p->sc[i][j], 4);
+/* Row j's block between plain (p) and interleaved (g) form. */
+static void move_block(r1_dtype base, void *p, void *g, int j, bool to_plain) {
+    if (base == R1_DT_Q4_K) {
+        r1_block_q4_K *x = p;
+        r1_block_q4_K_r8 *o = g;
+        move(&x->d, &o->d[j], 2, to_plain);
+        move(&x->dmin, &o->dmin[j], 2, to_plain);
+        for (int i = 0; i < 3; i++) move(x->scales + 4 * i, &o->sc[i][j], 4, to_plain);
         for (int c = 0; c < 4; c++)
-            for (int g = 0; g < 8; g++) memcpy(x->qs + 32 * c + 4 * g, &p->qs[c][g][4 * j], 4);
+            for (int q = 0; q < 8; q++) move(x->qs + 32 * c + 4 * q, &o->qs[c][q][4 * j], 4, to_plain);
+    } else {
+        r1_block_q8_0 *x = p;
+        r1_block_q8_0_r8 *o = g;
+        move(&x->d, &o->d[j], 2, to_plain);
+        for (int q = 0; q < 8; q++) move(x->qs + 4 * q, &o->qs[q][4 * j], 4, to_plain);
     }
+}
+
+void r1_repack(void *dst, const void *src, r1_dtype t, int64_t M, int64_t K) {
+    R1_ASSERT(r1_repack_ok(t, M, K));
+    int64_t nb = K / r1_dtype_block(t);
+    size_t bs = r1_dtype_size(t);
+    for (int64_t G = 0; G < M / 8; G++)
+        for (int64_t b = 0; b < nb; b++)
+            for (int j = 0; j < 8; j++)
+                move_block(t, (char *)src + ((8 * G + j) * nb + b) * bs, (char *)dst + (G * nb + b) * 8 * bs, j, false);
+}
+
+void r1_repack_row(void *dst, const void *src, r1_dtype t8, int64_t r, int64_t K) {
+    r1_dtype t = r1_dtype_base(t8);
+    int64_t nb = K / r1_dtype_block(t);
+    size_t bs = r1_dtype_size(t);
+    for (int64_t b = 0; b < nb; b++)
+        move_block(t, (char *)dst + b * bs, (char *)src + ((r / 8) * nb + b) * 8 * bs, (int)(r % 8), true);
 }
 
 void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r) {
     int64_t K = t->shape[t->ndim - 1];
-    if (t->dtype != R1_DT_Q4_K_R8) {
+    r1_dtype base = r1_dtype_base(t->dtype);
+    if (base == t->dtype) {
         r1_to_f32(dst, r1_tensor_row(t, r), t->dtype, K);
         return;
     }
-    r1_block_q4_K *row = malloc((size_t)(K / R1_QK_K) * sizeof *row);
+    void *row = malloc(r1_dtype_row_bytes(base, K));
     R1_ASSERT(row); /* one row: small next to the tensor being read */
-    r1_q4_K_r8_row(row, t->data, r, K);
-    r1_dequantize_q4_K(dst, row, K);
+    r1_repack_row(row, t->data, t->dtype, r, K);
+    r1_to_f32(dst, row, base, K);
     free(row);
 }

@@ -1,11 +1,11 @@
-/* repack: Q4_K matrices with 8 rows interleaved (R1_DT_Q4_K_R8), the
- * in-memory form the decode kernels read. A GGUF row keeps its 256 codes and
- * 12 packed scale bytes together, so a matvec unpacks scales and sums 8 lanes
- * horizontally for every row. Interleaved, one 32-byte load holds the same 4
- * code bytes of 8 rows (row j in dword j): an activation broadcast to every
- * lane advances 8 dot products, the scale words of 8 rows unpack as one
- * vector, and each lane ends as one row's sum (no horizontal reduction).
- * The bytes are the GGUF's, moved: 1152 per 8 row-blocks, as before. */
+/* repack: Q4_K and Q8_0 matrices with 8 rows interleaved (R1_DT_Q4_K_R8,
+ * R1_DT_Q8_0_R8), the in-memory form the decode kernels read. A GGUF row
+ * keeps its blocks together, so a matvec unpacks each row's scales and sums
+ * its lanes horizontally. Interleaved, one 32-byte load holds the same 4
+ * code bytes of 8 rows (row j in dword j): an activation dword broadcast to
+ * every lane advances 8 dot products, the scales of 8 rows load (and for
+ * Q4_K unpack) as one vector, and each lane ends as one row's sum. The
+ * bytes are the GGUF's, moved: the matrix keeps its size. */
 #ifndef R1_REPACK_H
 #define R1_REPACK_H
 
@@ -23,15 +23,21 @@ typedef struct {
 } r1_block_q4_K_r8;
 _Static_assert(sizeof(r1_block_q4_K_r8) == 8 * sizeof(r1_block_q4_K), "interleaving moves bytes, adds none");
 
-/* The kernels keep a few int16 per activation block on the stack. */
-enum { R1_R8_MAX_K = 32768 };
+/* Block b of rows 8G .. 8G+7, likewise. */
+typedef struct {
+    uint16_t d[8];     /* row j's f16 scale */
+    int8_t qs[8][32];  /* group g: row j's codes 4g .. 4g+3 at 4j .. 4j+3 */
+} r1_block_q8_0_r8;
+_Static_assert(sizeof(r1_block_q8_0_r8) == 8 * sizeof(r1_block_q8_0), "interleaving moves bytes, adds none");
 
+/* The interleaved type of t, or t when it has none. */
+r1_dtype r1_repack_type(r1_dtype t);
 /* Whether an [M, K] matrix of type t can be interleaved. */
 bool r1_repack_ok(r1_dtype t, int64_t M, int64_t K);
-/* dst (R1_DT_Q4_K_R8) = src (R1_DT_Q4_K), both [M, K]; r1_repack_ok must hold. */
-void r1_repack_q4_K_r8(void *dst, const void *src, int64_t M, int64_t K);
-/* Row r of an interleaved [M, K] matrix as K / 256 plain Q4_K blocks. */
-void r1_q4_K_r8_row(r1_block_q4_K *dst, const void *src, int64_t r, int64_t K);
+/* dst (interleaved) = src (type t), both [M, K]; r1_repack_ok must hold. */
+void r1_repack(void *dst, const void *src, r1_dtype t, int64_t M, int64_t K);
+/* Row r of an interleaved [M, K] matrix of type t8 in its base type's blocks. */
+void r1_repack_row(void *dst, const void *src, r1_dtype t8, int64_t r, int64_t K);
 /* Row r of a 2-D tensor of any stored type (interleaved too) as f32. */
 void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r);
 

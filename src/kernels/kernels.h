@@ -72,9 +72,6 @@ static inline int r1_act_q4_K_pos(int e) {
     return (e & ~127) | ((q == 1 ? 2 : q == 2 ? 1 : q) << 5) | (e & 31);
 }
 
-/* Whether weights of type wt take their activations in r1_act_q4_K_pos order. */
-static inline bool r1_act_q4_K_order(r1_dtype wt) { return wt == R1_DT_Q4_K || wt == R1_DT_Q4_K_R8; }
-
 /* Bytes of one quantized activation row of K elements for weights of type wt. */
 size_t r1_act_row_bytes(r1_dtype wt, int64_t K);
 /* Quantizes one activation row x[K] for weights of type wt (scalar, shared by

@@ -67,11 +67,10 @@ static void quantize_q8K(r1_act_q8K *y, const float *x, int64_t K, bool q4_K_ord
 }
 
 size_t r1_act_row_bytes(r1_dtype wt, int64_t K) {
-    switch (wt) {
+    switch (r1_dtype_base(wt)) {
     case R1_DT_Q8_0:
     case R1_DT_Q4_0: return (size_t)(K / 32) * sizeof(r1_act_q8);
     case R1_DT_Q4_K:
-    case R1_DT_Q4_K_R8:
     case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(r1_act_q8K);
     default: R1_ASSERT(!"not a quantized dtype");
     }
@@ -79,8 +78,8 @@ size_t r1_act_row_bytes(r1_dtype wt, int64_t K) {
 
 void r1_act_quantize(r1_dtype wt, void *xq, const float *x, int64_t K) {
     R1_ASSERT(K % r1_dtype_block(wt) == 0);
-    if (wt == R1_DT_Q8_0 || wt == R1_DT_Q4_0)
+    if (r1_dtype_block(wt) == 32) /* Q8_0, Q4_0 and interleaved Q8_0 */
         quantize_q8(xq, x, K);
     else
-        quantize_q8K(xq, x, K, r1_act_q4_K_order(wt));
+        quantize_q8K(xq, x, K, r1_dtype_base(wt) == R1_DT_Q4_K);
 }

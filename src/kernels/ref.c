@@ -131,18 +131,21 @@ QMATMUL_REF(k_qmatmul_q4_0_ref, r1_block_q4_0, r1_act_q8, dot_q4_0)
 QMATMUL_REF(k_qmatmul_q4_K_ref, r1_block_q4_K, r1_act_q8K, dot_q4_K)
 QMATMUL_REF(k_qmatmul_q6_K_ref, r1_block_q6_K, r1_act_q8K, dot_q6_K)
 
-/* Interleaved Q4_K: each row read back as plain blocks (core/repack.h). */
-static void k_qmatmul_q4_K_r8_ref(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
-                                  int64_t m0, int64_t m1) {
-    int64_t nb = K / R1_QK_K;
-    r1_block_q4_K *row = malloc((size_t)nb * sizeof *row);
-    R1_ASSERT(row);
-    for (int64_t j = m0; j < m1; j++) {
-        r1_q4_K_r8_row(row, w, j, K);
-        for (int64_t i = 0; i < N; i++) y[i * ldy + j] = dot_q4_K(row, (const r1_act_q8K *)xq + i * nb, nb);
+/* Interleaved types: each row read back in plain blocks (core/repack.h). */
+#define QMATMUL_R8_REF(name, wt, wblock, xblock, dot)                                                             \
+    static void name(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,       \
+                     int64_t m1) {                                                                                 \
+        int64_t nb = K / r1_dtype_block(wt);                                                                       \
+        wblock *row = malloc((size_t)nb * sizeof *row);                                                            \
+        R1_ASSERT(row);                                                                                            \
+        for (int64_t j = m0; j < m1; j++) {                                                                        \
+            r1_repack_row(row, w, wt, j, K);                                                                       \
+            for (int64_t i = 0; i < N; i++) y[i * ldy + j] = dot(row, (const xblock *)xq + i * nb, nb);            \
+        }                                                                                                          \
+        free(row);                                                                                                 \
     }
-    free(row);
-}
+QMATMUL_R8_REF(k_qmatmul_q4_K_r8_ref, R1_DT_Q4_K_R8, r1_block_q4_K, r1_act_q8K, dot_q4_K)
+QMATMUL_R8_REF(k_qmatmul_q8_0_r8_ref, R1_DT_Q8_0_R8, r1_block_q8_0, r1_act_q8, dot_q8_0)
 
 static void k_gemm_nn_f32_f32_ref(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
@@ -236,7 +239,7 @@ const r1_kernels r1_kernels_table_ref = {
                [R1_DT_BF16] = k_matmul_bf16_f32_ref},
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_ref, [R1_DT_Q4_0] = k_qmatmul_q4_0_ref,
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_ref, [R1_DT_Q6_K] = k_qmatmul_q6_K_ref,
-                [R1_DT_Q4_K_R8] = k_qmatmul_q4_K_r8_ref},
+                [R1_DT_Q4_K_R8] = k_qmatmul_q4_K_r8_ref, [R1_DT_Q8_0_R8] = k_qmatmul_q8_0_r8_ref},
     .act_quantize = r1_act_quantize,
     .gemm_nn = k_gemm_nn_f32_f32_ref,
     .gemm_nn_bb = k_gemm_nn_bf16_bf16_ref,

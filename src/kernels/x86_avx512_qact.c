@@ -66,10 +66,10 @@ static void quantize_q8K(r1_act_q8K *y, const float *x, int64_t K, bool q4_K_ord
 
 void r1_act_quantize_avx512(r1_dtype wt, void *xq, const float *x, int64_t K) {
     R1_ASSERT(K % r1_dtype_block(wt) == 0);
-    if (wt == R1_DT_Q8_0 || wt == R1_DT_Q4_0)
+    if (r1_dtype_block(wt) == 32) /* Q8_0, Q4_0 and interleaved Q8_0 */
         quantize_q8(xq, x, K);
     else
-        quantize_q8K(xq, x, K, r1_act_q4_K_order(wt));
+        quantize_q8K(xq, x, K, r1_dtype_base(wt) == R1_DT_Q4_K);
 }
 #else
 typedef int r1_no_avx512_qact_on_this_arch; /* ISO C forbids an empty translation unit */

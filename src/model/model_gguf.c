@@ -286,7 +286,7 @@ static r1_status bind_mla(r1_model *m, const r1_gguf *g) {
     return R1_OK;
 }
 
-/* ---- interleaving Q4_K matrices for the decode kernels ---- */
+/* ---- interleaving Q4_K / Q8_0 matrices for the decode kernels ---- */
 
 typedef struct {
     r1_model *m;
@@ -294,16 +294,18 @@ typedef struct {
     size_t bytes;
 } repacker;
 
-/* One matrix: moved into buf (if interleavable) and re-pointed there. */
+/* One matrix: moved into buf and re-pointed there, if it can be
+ * interleaved and the kernel table has a kernel for that form. */
 static void repack_one(repacker *r, r1_tensor *t) {
-    if (!t->data || t->ndim != 2 || !r1_repack_ok(t->dtype, t->shape[0], t->shape[1])) return;
-    size_t n = r1_align_up(r1_tensor_bytes(t));
+    r1_dtype t8 = r1_repack_type(t->dtype);
+    if (!t->data || t->ndim != 2 || !r1_repack_ok(t->dtype, t->shape[0], t->shape[1]) || !r->m->k->qmatmul[t8])
+        return;
     if (r->buf) {
-        r1_repack_q4_K_r8(r->buf + r->bytes, t->data, t->shape[0], t->shape[1]);
+        r1_repack(r->buf + r->bytes, t->data, t->dtype, t->shape[0], t->shape[1]);
         t->data = r->buf + r->bytes;
-        t->dtype = R1_DT_Q4_K_R8;
+        t->dtype = t8;
     }
-    r->bytes += n;
+    r->bytes += r1_align_up(r1_tensor_bytes(t));
 }
 
 /* The matrices the forward reads only through matmul: not the embedding
@@ -326,18 +328,18 @@ static void repack_all(repacker *r) {
     if (m->w.lm_head.data != m->w.embed.data) repack_one(r, &m->w.lm_head);
 }
 
-/* Interleaves the Q4_K matrices when the kernel table has a matvec for that
- * form (core/repack.h; R1_REPACK=0 keeps the file's layout). It costs one
+/* Interleaves the matrices the kernel table has an interleaved matvec for
+ * (core/repack.h; R1_REPACK=0 keeps the file's layout). It costs one
  * anonymous copy of those matrices and reading them all at load, for a
- * decode matvec about 1.8x faster per byte on a Zen 3 core. */
-static r1_status repack_q4_K(r1_model *m) {
+ * decode matvec about 1.8x (Q4_K) faster per byte on a Zen 3 core. */
+static r1_status repack_matrices(r1_model *m) {
     const char *env = getenv("R1_REPACK");
-    if (!m->k->qmatmul[R1_DT_Q4_K_R8] || (env && strcmp(env, "0") == 0)) return R1_OK;
+    if (env && strcmp(env, "0") == 0) return R1_OK;
     repacker r = {.m = m};
     repack_all(&r);
     if (r.bytes == 0) return R1_OK;
     m->repacked = r1_alloc_aligned(r.bytes);
-    if (!m->repacked) return r1_fail(R1_NOMEM, "gguf: cannot allocate %zu bytes for interleaved Q4_K", r.bytes);
+    if (!m->repacked) return r1_fail(R1_NOMEM, "gguf: cannot allocate %zu bytes for interleaved matrices", r.bytes);
     r = (repacker){.m = m, .buf = m->repacked};
     repack_all(&r);
     return R1_OK;
@@ -366,7 +368,7 @@ r1_status r1_model_load_gguf(r1_model **out, const char *path, int nthreads) {
         if (s == R1_OK && m->cfg.tie_embeddings) m->w.lm_head = m->w.embed;
         if (s == R1_OK) s = bind_mla(m, g);
         if (s == R1_OK) s = r1_model_build_absorbed(m);
-        if (s == R1_OK) s = repack_q4_K(m);
+        if (s == R1_OK) s = repack_matrices(m);
         if (s == R1_OK && c.arch == R1_ARCH_LLAMA) {
             m->qk_permuted = true;
             m->rope.adjacent = true;

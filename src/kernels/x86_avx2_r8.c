@@ -1,0 +1,155 @@
+/* x86_avx2_r8: the AVX2 matvecs for interleaved Q4_K and Q8_0 weights
+ * (core/repack.h) against 1-23 activation rows (decode, small batches; the
+ * GEMM in x86_avx2_qgemm.c takes more). A 32-byte load holds 4 codes of each
+ * of 8 rows; 4 activation bytes broadcast to every lane meet them in one
+ * vpmaddubsw, and the lanes end as the 8 outputs (no horizontal sums).
+ *
+ * Q4_K: the low and high nibbles of a load are sub-blocks 2c and 2c+1. The
+ * 8 groups of a chunk sum in int16 (each pair is at most 2 * 15 * 128, eight
+ * of them 30720 < 2^15), so one vpmaddwd per sub-block applies the 8 rows'
+ * scales: 9 multiplies per row and block against 17 in the row-major
+ * dot_q4_K. Q8_0: |w| against x with w's sign (vpsignb), as dot_q8_0, the
+ * 8 rows' f16 scales converted as one vector per block.
+ * Block sums are exact int32; the f32 order over blocks is fixed per
+ * output, so any split of the rows gives the same bits. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "kernels/tables.h"
+#define STREAM_PF_BYTES 1024 /* Zen 3: x86_stream.h; Q4_K reads 1 KB further */
+#include "kernels/x86_stream.h"
+#include "kernels/x86_q4r8.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+static inline int32_t load32(const void *p) {
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* 8 outputs (rows of one group) for nx activation rows (1 or 2) at y,
+ * y + ldy: w is the group's nb blocks, x the first activation row. */
+INLINE void group_q4_K(float *y, int64_t ldy, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int nx) {
+    const __m256i lo4 = _mm256_set1_epi8(15);
+    __m256 acc[2] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++) {
+        const r1_block_q4_K_r8 *p = &w[b];
+        /* 2 KB ahead: Q4_K FFN and lm_head matrices from DRAM, one Zen 3
+         * thread, ran 2-8% faster than at 1 KB, and 3 KB was slower (Q8_0 is
+         * best at 1 KB) */
+        stream_prefetch((const char *)p + 1024, (int)(sizeof *p / 64));
+        q4r8_scales s = q4r8_unpack(p);
+        __m256i isum[2] = {_mm256_setzero_si256(), _mm256_setzero_si256()};
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) {
+            /* chunk c: low nibbles are sub-block 2c (activations from
+             * r1_act_q4_K_pos(64c)), high nibbles sub-block 2c+1 */
+            const int lo_at = r1_act_q4_K_pos(64 * c), hi_at = r1_act_q4_K_pos(64 * c + 32);
+            __m256i al[2], ah[2];
+            #pragma GCC unroll 8
+            for (int g = 0; g < 8; g++) {
+                __m256i raw = _mm256_loadu_si256((const __m256i *)p->qs[c][g]);
+                __m256i ql = _mm256_and_si256(raw, lo4), qh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
+                #pragma GCC unroll 2
+                for (int r = 0; r < nx; r++) {
+                    const int8_t *xq = x[r * nb + b].qs;
+                    __m256i pl = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(load32(xq + lo_at + 4 * g)));
+                    __m256i ph = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(load32(xq + hi_at + 4 * g)));
+                    al[r] = g ? _mm256_add_epi16(al[r], pl) : pl;
+                    ah[r] = g ? _mm256_add_epi16(ah[r], ph) : ph;
+                }
+            }
+            __m256i s0 = q4r8_scale(&s, 2 * c), s1 = q4r8_scale(&s, 2 * c + 1);
+            #pragma GCC unroll 2
+            for (int r = 0; r < nx; r++)
+                isum[r] = _mm256_add_epi32(isum[r], _mm256_add_epi32(_mm256_madd_epi16(al[r], s0),
+                                                                      _mm256_madd_epi16(ah[r], s1)));
+        }
+        __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+        __m256 dmin = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->dmin));
+        #pragma GCC unroll 2
+        for (int r = 0; r < nx; r++) {
+            const r1_act_q8K *xb = &x[r * nb + b];
+            __m256i msum = _mm256_setzero_si256();
+            #pragma GCC unroll 4
+            for (int h = 0; h < 4; h++) /* mins: (m_2h, m_2h+1) . (bsum_2h, bsum_2h+1) per row */
+                msum = _mm256_add_epi32(msum, _mm256_madd_epi16(q4r8_mins(&s, h),
+                                                                _mm256_set1_epi32(load32(xb->bsums32 + 2 * h))));
+            __m256 dx = _mm256_set1_ps(xb->d);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, dx), acc[r]);
+            acc[r] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(msum), _mm256_mul_ps(dmin, dx), acc[r]);
+        }
+    }
+    #pragma GCC unroll 2
+    for (int r = 0; r < nx; r++) _mm256_storeu_ps(y + r * ldy, acc[r]);
+}
+
+/* y[n, m] for m in [m0, m1) (multiples of 8): per group of 8 weight rows,
+ * the activation rows two at a time while the group's blocks stay in cache. */
+void r1_qmatmul_q4_K_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                             int64_t m1) {
+    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0); /* whole groups: the splits are multiples of 16, M of 8 */
+    int64_t nb = K / 256;
+    const r1_block_q4_K_r8 *wr = w;
+    const r1_act_q8K *x = xq;
+    for (int64_t m = m0; m < m1; m += 8)
+        for (int64_t n = 0; n < N; n += 2) {
+            if (N - n >= 2)
+                group_q4_K(y + n * ldy + m, ldy, wr + (m / 8) * nb, x + n * nb, nb, 2);
+            else
+                group_q4_K(y + n * ldy + m, ldy, wr + (m / 8) * nb, x + n * nb, nb, 1);
+        }
+}
+
+/* As group_q4_K for Q8_0, nx 1..4. */
+INLINE void group_q8_0(float *y, int64_t ldy, const r1_block_q8_0_r8 *w, const r1_act_q8 *x, int64_t nb, int nx) {
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (int64_t b = 0; b < nb; b++) {
+        const r1_block_q8_0_r8 *p = &w[b];
+        stream_prefetch(p, 5); /* 272 bytes: 4.25 lines a block */
+        __m256i isum[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(),
+                           _mm256_setzero_si256()};
+        #pragma GCC unroll 8
+        for (int g = 0; g < 8; g++) {
+            __m256i wv = _mm256_loadu_si256((const __m256i *)p->qs[g]), aw = _mm256_abs_epi8(wv);
+            #pragma GCC unroll 4
+            for (int r = 0; r < nx; r++) {
+                __m256i xs = _mm256_sign_epi8(_mm256_set1_epi32(load32(x[r * nb + b].qs + 4 * g)), wv);
+                isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, xs), ones));
+            }
+        }
+        __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+        #pragma GCC unroll 4
+        for (int r = 0; r < nx; r++)
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, _mm256_set1_ps(x[r * nb + b].d)),
+                                     acc[r]);
+    }
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) _mm256_storeu_ps(y + r * ldy, acc[r]);
+}
+
+void r1_qmatmul_q8_0_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                             int64_t m1) {
+    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);
+    int64_t nb = K / 32;
+    const r1_block_q8_0_r8 *wr = w;
+    const r1_act_q8 *x = xq;
+    for (int64_t m = m0; m < m1; m += 8)
+        for (int64_t n = 0; n < N; n += 4) {
+            const r1_block_q8_0_r8 *g = wr + (m / 8) * nb;
+            switch (N - n < 4 ? N - n : 4) {
+            case 1: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;
+            case 2: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;
+            case 3: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;
+            default: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;
+            }
+        }
+}
+
+#else
+typedef int r1_no_avx2_r8_on_this_arch; /* ISO C forbids an empty translation unit */
+#endif
