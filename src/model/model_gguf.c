@@ -11,11 +11,14 @@
  *    rotary halves become adjacent pairs: kept as stored, and the model's rope
  *    pairs adjacent elements instead (q.k is unchanged under the same
  *    permutation of both), written back permuted.
- * Matrices stay mmap'd in the file's type; vectors become f32 in the slab. */
+ * Matrices stay mmap'd in the file's type, except Q4_K / Q8_0 ones the kernel
+ * table has an interleaved matvec for (copied, 8 rows interleaved: core/repack.h);
+ * vectors become f32 in the slab. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/repack.h"
 #include "io/file.h"
@@ -331,13 +334,21 @@ static void repack_all(repacker *r) {
 /* Interleaves the matrices the kernel table has an interleaved matvec for
  * (core/repack.h; R1_REPACK=0 keeps the file's layout). It costs one
  * anonymous copy of those matrices and reading them all at load, for a
- * decode matvec about 1.8x (Q4_K) faster per byte on a Zen 3 core. */
+ * decode matvec about 1.8x (Q4_K) faster per byte on a Zen 3 core. A copy
+ * larger than half the RAM is not made (a model that size is better left
+ * to the page cache), with a note on stderr. */
 static r1_status repack_matrices(r1_model *m) {
     const char *env = getenv("R1_REPACK");
     if (env && strcmp(env, "0") == 0) return R1_OK;
     repacker r = {.m = m};
     repack_all(&r);
     if (r.bytes == 0) return R1_OK;
+    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && page > 0 && r.bytes > (size_t)pages / 2 * (size_t)page) {
+        fprintf(stderr, "r1: note: %zu MB of matrices left in the file's layout (interleaving copies them, "
+                        "more than half the RAM); decode is slower\n", r.bytes >> 20);
+        return R1_OK;
+    }
     m->repacked = r1_alloc_aligned(r.bytes);
     if (!m->repacked) return r1_fail(R1_NOMEM, "gguf: cannot allocate %zu bytes for interleaved matrices", r.bytes);
     r = (repacker){.m = m, .buf = m->repacked};
