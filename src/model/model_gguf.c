@@ -349,7 +349,7 @@ static r1_status repack_matrices(r1_model *m) {
                         "more than half the RAM); decode is slower\n", r.bytes >> 20);
         return R1_OK;
     }
-    m->repacked = r1_alloc_aligned(r.bytes);
+    m->repacked = r1_alloc_huge(r.bytes);
     if (!m->repacked) return r1_fail(R1_NOMEM, "gguf: cannot allocate %zu bytes for interleaved matrices", r.bytes);
     r = (repacker){.m = m, .buf = m->repacked};
     repack_all(&r);
