@@ -13,7 +13,7 @@
  * files are cached in build/bench-gguf/. llama.cpp runs with its defaults
  * (weight repacking on) except an F32 K/V cache and no flash attention, the
  * configuration in which its logits are comparable.
- * Usage: bench_llamacpp [ds|qwen] [f16|q8_0|q4_K ...] */
+ * Usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K ...] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,13 +245,17 @@ static void bench_one(peer_llama *p, const char *name, const r1_config *c, r1_dt
 }
 
 int main(int argc, char **argv) {
+    const char *which = argc > 1 ? argv[1] : "all";
+    if (strcmp(which, "all") && strcmp(which, "ds") && strcmp(which, "qwen")) {
+        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K ...]\n");
+        return 2;
+    }
     peer_llama p;
     char err[512];
     if (peer_open(&p, err, sizeof err) != 0) {
         fprintf(stderr, "bench_llamacpp: %s\n", err);
         return 1;
     }
-    const char *which = argc > 1 ? argv[1] : "all";
     static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K};
     printf("r1 (isa %s) vs llama.cpp (npm @node-llama-cpp/linux-x64@3.22.1), same GGUF, same prompt of %d tokens, %d "
            "decoded tokens; tok/s best of %d; r1/llama.cpp ratios\n\n",
@@ -260,8 +264,8 @@ int main(int argc, char **argv) {
            "threads 2 | weights read |\n|---|---|---|---|---|---|---|---|\n",
            CMP_T);
     for (int mi = 0; mi < 2; mi++) {
-        const char *name = mi == 0 ? "deepseek2-tiny" : "qwen2-1.5B-4L";
-        if (strcmp(which, "all") && strncmp(name, which, 2)) continue;
+        const char *name = mi == 0 ? "deepseek2-tiny" : "qwen2-1.5B-4L", *key = mi == 0 ? "ds" : "qwen";
+        if (strcmp(which, "all") && strcmp(which, key)) continue;
         r1_config c = mi == 0 ? ds_cfg() : qwen_cfg();
         for (int t = 0; t < 3; t++) {
             bool want = argc <= 2;
