@@ -63,6 +63,12 @@ static void qmm_cols(const r1_kernels *k, float *y, int64_t ldy, const void *xq,
         k->qmatmul[wt](y, ldy, xq, N, w, K, m0, m1);
 }
 
+void r1_matmul_cols_q(const r1_kernels *k, float *y, int64_t ldy, const void *xq, int64_t N, const void *w,
+                      r1_dtype wt, int64_t K, int64_t m0, int64_t m1) {
+    R1_ASSERT(r1_dtype_is_quant(wt));
+    qmm_cols(k, y, ldy, xq, N, w, wt, K, m0, m1);
+}
+
 void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t N, const void *w,
                       r1_dtype wt, int64_t K, int64_t m0, int64_t m1) {
     if (!r1_dtype_is_quant(wt)) {

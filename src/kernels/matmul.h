@@ -28,6 +28,11 @@
  * scratch first. */
 void r1_matmul_cols_k(const r1_kernels *k, float *y, int64_t ldy, const float *x, int64_t N, const void *w,
                       r1_dtype wt, int64_t K, int64_t m0, int64_t m1);
+/* The same for a quantized w with x already quantized for it (N rows of
+ * r1_act_row_bytes(wt, K) bytes, from k->act_quantize), so that callers
+ * splitting one product into many column ranges quantize x once. */
+void r1_matmul_cols_q(const r1_kernels *k, float *y, int64_t ldy, const void *xq, int64_t N, const void *w,
+                      r1_dtype wt, int64_t K, int64_t m0, int64_t m1);
 
 /* y[N, M] = x[N, K] · w^T where w is a 2-D tensor [M, K] of any dtype (float
  * or quantized; K a multiple of the block). */

@@ -18,7 +18,7 @@ void r1_rmsnorm_forward(float *y, const float *x, const float *w, int64_t N, int
 void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n);
 
 /* SwiGLU FFN: y[N,D] = down(silu(gate x) * up x). h is scratch [2, N, F];
- * the model's workspace (m->ws) lends r1_swiglu_groups_ws(1, F, D) bytes. */
+ * the model's workspace (m->ws) lends r1_swiglu_groups_ws(1, N, F, D) bytes. */
 void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *gate, const r1_tensor *up,
                        const r1_tensor *down, float *h);
 
@@ -32,9 +32,9 @@ typedef struct {
 } r1_swiglu_group;
 /* Runs ng SwiGLUs (a MoE layer's experts, or one dense FFN) in two parallel
  * regions of (group, column tile) items (mlp.c); ws lends
- * r1_swiglu_groups_ws(ng, largest F, D) bytes. */
+ * r1_swiglu_groups_ws(ng, total rows of the groups, largest F, D) bytes. */
 void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_t D, r1_arena *ws);
-size_t r1_swiglu_groups_ws(int64_t ng, int64_t F, int64_t D);
+size_t r1_swiglu_groups_ws(int64_t ng, int64_t rows, int64_t F, int64_t D);
 
 /* Router for one token: picks K experts from the raw router logits z [E]
  * (ARCH.md §2.9): scores s = sigmoid|softmax(z); selection uses s + bias

@@ -18,18 +18,40 @@ void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n) {
  * rows x columns, for two parallel regions:
  *   1: g, u = x gate^T, x up^T over a tile of F columns, then a = silu(g) u
  *   2: y = a down^T over a tile of D columns
- * Each output element is one kernel call's, so the tiling does not change bits. */
+ * Each output element is one kernel call's, so the tiling does not change bits.
+ * Quantized matrices get their inputs quantized once per group, in a parallel
+ * pass over all groups' rows before each region (quantize_rows), instead of
+ * once per tile: a 2-thread qwen2 q4_K prefill spent 5% of its time
+ * re-quantizing x for each of 8 tiles. */
 typedef struct {
     int32_t group;
     int64_t c0, c1; /* column range */
 } ffn_item;
 
+/* A group's quantized inputs (NULL where the matrix is a float type): x for
+ * gate and for up (one buffer when they take the same format), a for down. */
+typedef struct {
+    void *xg, *xu, *a;
+} ffn_q;
+
 typedef struct {
     const r1_kernels *k;
     const r1_swiglu_group *groups;
     const ffn_item *items;
-    int64_t D;
+    ffn_q *q;
+    const int64_t *row0; /* [ng + 1]: each group's first row among all groups' rows */
+    int64_t D, ng;
+    bool down; /* quantize_rows: a for down, else x */
 } ffn_job;
+
+/* y columns [c0, c1) = x w^T, from xq when the weight is quantized. */
+static void cols(const ffn_job *j, float *y, int64_t ldy, const float *x, const void *xq, int64_t n,
+                 const r1_tensor *w, int64_t K, int64_t c0, int64_t c1) {
+    if (xq)
+        r1_matmul_cols_q(j->k, y, ldy, xq, n, w->data, w->dtype, K, c0, c1);
+    else
+        r1_fwd_cols(j->k, y, ldy, x, n, w, K, c0, c1);
+}
 
 static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
     (void)ith;
@@ -37,8 +59,9 @@ static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
     for (int64_t it = lo; it < hi; it++) {
         const ffn_item *t = &j->items[it];
         const r1_swiglu_group *g = &j->groups[t->group];
-        r1_fwd_cols(j->k, g->g, g->F, g->x, g->n, g->gate, j->D, t->c0, t->c1);
-        r1_fwd_cols(j->k, g->u, g->F, g->x, g->n, g->up, j->D, t->c0, t->c1);
+        const ffn_q *q = &j->q[t->group];
+        cols(j, g->g, g->F, g->x, q->xg, g->n, g->gate, j->D, t->c0, t->c1);
+        cols(j, g->u, g->F, g->x, q->xu, g->n, g->up, j->D, t->c0, t->c1);
         for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
     }
 }
@@ -49,8 +72,48 @@ static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
     for (int64_t it = lo; it < hi; it++) {
         const ffn_item *t = &j->items[it];
         const r1_swiglu_group *g = &j->groups[t->group];
-        r1_fwd_cols(j->k, g->y, j->D, g->g, g->n, g->down, g->F, t->c0, t->c1);
+        cols(j, g->y, j->D, g->g, j->q[t->group].a, g->n, g->down, g->F, t->c0, t->c1);
     }
+}
+
+/* Rows [lo, hi) of all groups: x for gate/up, or (down) a for down. */
+static void quantize_rows(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const ffn_job *j = p;
+    int64_t gi = 0, top = j->ng; /* the group holding row lo: row0[gi] <= lo < row0[gi + 1] */
+    while (gi + 1 < top) {
+        int64_t mid = (gi + top) / 2;
+        if (j->row0[mid] <= lo) gi = mid;
+        else top = mid;
+    }
+    for (int64_t r = lo; r < hi; r++) {
+        while (j->row0[gi + 1] <= r) gi++;
+        const r1_swiglu_group *g = &j->groups[gi];
+        const ffn_q *q = &j->q[gi];
+        int64_t i = r - j->row0[gi], D = j->D;
+        if (j->down) {
+            if (q->a)
+                j->k->act_quantize(g->down->dtype, (char *)q->a + i * r1_act_row_bytes(g->down->dtype, g->F),
+                                   g->g + i * g->F, g->F);
+            continue;
+        }
+        if (q->xg) j->k->act_quantize(g->gate->dtype, (char *)q->xg + i * r1_act_row_bytes(g->gate->dtype, D), g->x + i * D, D);
+        if (q->xu && q->xu != q->xg)
+            j->k->act_quantize(g->up->dtype, (char *)q->xu + i * r1_act_row_bytes(g->up->dtype, D), g->x + i * D, D);
+    }
+}
+
+/* Whether weights of types a and b take the same quantized activations. */
+static bool same_act(r1_dtype a, r1_dtype b) {
+    return r1_dtype_block(a) == r1_dtype_block(b) && (r1_dtype_base(a) == R1_DT_Q4_K) == (r1_dtype_base(b) == R1_DT_Q4_K);
+}
+
+/* n rows of activations quantized for w (K wide), or NULL for a float w. */
+static void *act_buf(r1_arena *ws, const r1_tensor *w, int64_t n, int64_t K) {
+    if (!r1_dtype_is_quant(w->dtype)) return NULL;
+    void *b = r1_arena_alloc(ws, (size_t)n * r1_act_row_bytes(w->dtype, K));
+    R1_ASSERT(b); /* sized by r1_swiglu_groups_ws */
+    return b;
 }
 
 /* Cuts each group's columns (F, or D when by_f is false) into tiles of a
@@ -70,24 +133,47 @@ static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng
     return n;
 }
 
-size_t r1_swiglu_groups_ws(int64_t ng, int64_t F, int64_t D) {
-    return r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+size_t r1_swiglu_groups_ws(int64_t ng, int64_t rows, int64_t F, int64_t D) {
+    size_t items = r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+    size_t index = r1_align_up((size_t)ng * sizeof(ffn_q)) + r1_align_up((size_t)(ng + 1) * sizeof(int64_t));
+    /* activations: at most 1.25 bytes an element (40 per 32), x twice and a once, each buffer aligned */
+    size_t act = (size_t)rows * (size_t)(2 * (5 * D / 4 + 8) + 5 * F / 4 + 8) + (size_t)(3 * ng) * R1_ALIGN;
+    return items + index + act;
 }
 
 void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_t D, r1_arena *ws) {
-    int64_t macs = 0, F = 0; /* macs of the down projections; the up region does twice as many */
+    int64_t macs = 0, F = 0, rows = 0; /* macs of the down projections; the up region does twice as many */
     for (int64_t g = 0; g < ng; g++) {
         macs += gs[g].n * gs[g].F * D;
         F = gs[g].F > F ? gs[g].F : F;
+        rows += gs[g].n;
     }
-    size_t mark = ws->used, bytes = r1_swiglu_groups_ws(ng, F, D);
+    size_t mark = ws->used, bytes = r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
     ffn_item *items = r1_arena_alloc(ws, bytes);
-    R1_ASSERT(items);
-    ffn_job j = {m->k, gs, items, D};
+    ffn_q *q = r1_arena_alloc(ws, (size_t)ng * sizeof(ffn_q));
+    int64_t *row0 = r1_arena_alloc(ws, (size_t)(ng + 1) * sizeof(int64_t));
+    R1_ASSERT(items && q && row0);
+    bool any = false;
+    row0[0] = 0;
+    for (int64_t g = 0; g < ng; g++) {
+        const r1_tensor *gt = gs[g].gate, *ut = gs[g].up;
+        q[g].xg = act_buf(ws, gt, gs[g].n, D);
+        q[g].xu = q[g].xg && r1_dtype_is_quant(ut->dtype) && same_act(ut->dtype, gt->dtype) ? q[g].xg
+                                                                                            : act_buf(ws, ut, gs[g].n, D);
+        q[g].a = act_buf(ws, gs[g].down, gs[g].n, gs[g].F);
+        any |= q[g].xg || q[g].xu || q[g].a;
+        row0[g + 1] = row0[g] + gs[g].n;
+    }
+    ffn_job j = {m->k, gs, items, q, row0, D, ng, false};
     r1_pool *up = r1_fwd_pool(m, 2 * macs), *down = r1_fwd_pool(m, macs);
+    /* a few rows (decode) are quantized on this thread: a pool region costs more */
+    bool par = rows >= 8;
+    if (any) par ? r1_pool_claim(up, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
     int64_t n = make_items(items, gs, ng, true, D, r1_pool_size(up));
     R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
     r1_pool_claim(up, n, 1, run_up, &j);
+    j.down = true;
+    if (any) par ? r1_pool_claim(down, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
     n = make_items(items, gs, ng, false, D, r1_pool_size(down));
     R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
     r1_pool_claim(down, n, 1, run_down, &j);

@@ -32,11 +32,11 @@ size_t r1_layers_plan(const r1_config *c, int64_t N, int64_t P, int nth) {
     } else {
         attn = 2 * N * H * c->head_dim + 2 * N * c->Hkv * c->head_dim + nth * (P + 16);
     }
-    ffn = 2 * N * c->ffn + (int64_t)r1_swiglu_groups_ws(1, c->ffn, c->D) / 4;
+    ffn = 2 * N * c->ffn + (int64_t)r1_swiglu_groups_ws(1, N, c->ffn, c->D) / 4;
     if (c->E > 0) { /* moe.c's buffers */
         int64_t Fe = c->moe_ffn, Fs = c->n_shared * Fe;
         int64_t moe = N * c->E + 5 * N * c->K + 4 * (c->E + 1) + 2 * N * c->K * c->D + 2 * N * c->K * Fe + 2 * N * Fs +
-                      (c->E + 1) * 32 + (int64_t)r1_swiglu_groups_ws(c->E + 1, Fe > Fs ? Fe : Fs, c->D) / 4;
+                      (c->E + 1) * 32 + (int64_t)r1_swiglu_groups_ws(c->E + 1, N + N * c->K, Fe > Fs ? Fe : Fs, c->D) / 4;
         ffn = max3(ffn, moe, 0);
     }
     int64_t rope = r1_config_is_mla(c) ? c->Dr : c->head_dim;
