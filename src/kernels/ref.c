@@ -219,6 +219,13 @@ static void k_exp_scale_ref(float *z, int64_t n, float shift, float s) {
     for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
 }
 
+static void k_silu_mul_ref(float *g, float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) {
+        u[i] *= g[i];
+        g[i] = u[i] / (1.0f + expf(-g[i]));
+    }
+}
+
 static float k_dot_f32_ref(const float *a, const float *b, int64_t n) {
     float s = 0.0f;
     for (int64_t i = 0; i < n; i++) s += a[i] * b[i];
@@ -248,6 +255,7 @@ const r1_kernels r1_kernels_table_ref = {
     .to_bf16 = k_to_bf16_ref,
     .lse = k_lse_ref,
     .exp_scale = k_exp_scale_ref,
+    .silu_mul = k_silu_mul_ref,
     .dot = k_dot_f32_ref,
     .axpy = k_axpy_f32_ref,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},

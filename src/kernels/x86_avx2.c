@@ -385,6 +385,16 @@ static void k_exp_scale_avx2(float *z, int64_t n, float shift, float s) {
     }
 }
 
+static void k_silu_mul_avx2(float *g, float *u, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    for (int64_t i = 0; i < n; i += 8) {
+        __m256i mk = lanes8(n - i);
+        __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_mul_ps(_mm256_maskload_ps(u + i, mk), gv);
+        _mm256_maskstore_ps(u + i, mk, uv);
+        _mm256_maskstore_ps(g + i, mk, _mm256_div_ps(uv, _mm256_add_ps(one, exp256(_mm256_xor_ps(gv, sign)))));
+    }
+}
+
 static float k_dot_f32_avx2(const float *a, const float *b, int64_t n) {
     __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
     int64_t i = 0;
@@ -458,6 +468,7 @@ const r1_kernels r1_kernels_table_avx2 = {
     .to_bf16 = k_to_bf16_avx2,
     .lse = k_lse_avx2,
     .exp_scale = k_exp_scale_avx2,
+    .silu_mul = k_silu_mul_avx2,
     .dot = k_dot_f32_avx2,
     .axpy = k_axpy_f32_avx2,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},

@@ -804,6 +804,17 @@ static void k_exp_scale_avx512(float *z, int64_t n, float shift, float s) {
     }
 }
 
+static void k_silu_mul_avx512(float *g, float *u, int64_t n) {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        __m512 gv = _mm512_maskz_loadu_ps(m, g + i), uv = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, u + i), gv);
+        _mm512_mask_storeu_ps(u + i, m, uv);
+        __m512 e = exp512(_mm512_sub_ps(_mm512_setzero_ps(), gv));
+        _mm512_mask_storeu_ps(g + i, m, _mm512_div_ps(uv, _mm512_add_ps(one, e)));
+    }
+}
+
 static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
     for (int64_t i = 0; i < n; i += 16) {
         __mmask16 m = lanes(n - i);
@@ -829,7 +840,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
               [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512},                                                        \
     .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
     .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
-    .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, \
+    .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, .silu_mul = k_silu_mul_avx512, \
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,                       \
                [R1_DT_BF16] = k_to_f32_bf16_avx512}
 

@@ -13,10 +13,6 @@
 /* y[N,D] = w * x / sqrt(mean(x^2) + eps), row by row (y may alias x). */
 void r1_rmsnorm_forward(float *y, const float *x, const float *w, int64_t N, int64_t D, float eps);
 
-/* g[n] = silu(g) * u = g u / (1 + exp(-g)) with the kernel table's vector
- * exp (expf per element was 5% of a batched decode step); u is clobbered. */
-void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n);
-
 /* SwiGLU FFN: y[N,D] = down(silu(gate x) * up x). h is scratch [2, N, F];
  * the model's workspace (m->ws) lends r1_swiglu_groups_ws(1, N, F, D) bytes. */
 void r1_swiglu_forward(r1_model *m, float *y, const float *x, int64_t N, const r1_tensor *gate, const r1_tensor *up,

@@ -5,15 +5,6 @@
 #include "kernels/matmul.h"
 #include "model/layers.h"
 
-void r1_silu_mul(const r1_kernels *k, float *g, float *u, int64_t n) {
-    for (int64_t i = 0; i < n; i++) {
-        u[i] *= g[i];
-        g[i] = -g[i];
-    }
-    k->exp_scale(g, n, 0.0f, 1.0f);
-    for (int64_t i = 0; i < n; i++) g[i] = u[i] / (1.0f + g[i]);
-}
-
 /* The groups' work is cut into items (group, column tile) of about equal
  * rows x columns, for two parallel regions:
  *   1: g, u = x gate^T, x up^T over a tile of F columns, then a = silu(g) u
@@ -62,7 +53,7 @@ static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
         const ffn_q *q = &j->q[t->group];
         cols(j, g->g, g->F, g->x, q->xg, g->n, g->gate, j->D, t->c0, t->c1);
         cols(j, g->u, g->F, g->x, q->xu, g->n, g->up, j->D, t->c0, t->c1);
-        for (int64_t i = 0; i < g->n; i++) r1_silu_mul(j->k, g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
+        for (int64_t i = 0; i < g->n; i++) j->k->silu_mul(g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
     }
 }
 
