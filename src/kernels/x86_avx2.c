@@ -331,67 +331,34 @@ static void k_to_bf16_avx2(uint16_t *dst, const float *src, int64_t n) {
     for (; i < n; i++) dst[i] = r1_f32_to_bf16(src[i]);
 }
 
-/* exp(x), x clamped to [-104, 88.7]: x86_avx512.c's exp512 (Cephes expf
- * polynomial; <= 2 ulp from expf) without vscalefps. 2^n is applied as two
- * exact powers of two, n = n1 + n2 with each a normal exponent, so a
- * subnormal result rounds once, as with scalef: the same bits as exp512.
- * Scalar expf had been 4-8% of a 2-thread qwen2 prefill (silu). */
-INLINE __m256 exp256(__m256 x) {
-    x = _mm256_max_ps(_mm256_min_ps(x, _mm256_set1_ps(88.7f)), _mm256_set1_ps(-104.0f));
-    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
-    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
-    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
-    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
-    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
-    __m256i ni = _mm256_cvtps_epi32(n), n1 = _mm256_srai_epi32(ni, 1), n2 = _mm256_sub_epi32(ni, n1);
-    const __m256i bias = _mm256_set1_epi32(127);
-    __m256 s1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n1, bias), 23));
-    __m256 s2 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(n2, bias), 23));
-    return _mm256_mul_ps(_mm256_mul_ps(p, s1), s2);
-}
-
+/* The softmax and SwiGLU exps stay libm's expf on AVX2, as in ref: a vector
+ * exp (x86_avx512.c's exp512 at 8 lanes: 2-5% faster 2-thread qwen2
+ * prefill) moved the loss and the rollouts by an ulp here and there, and
+ * make demo's R1-Zero run on this table then took another path (session 7:
+ * greedy +20.5 points with the think block dropped, against +33.2 with it
+ * growing; docs/GRPO.md). */
 static double k_lse_avx2(const float *z, int64_t n) {
-    __m256 mv = _mm256_set1_ps(z[0]);
-    for (int64_t i = 0; i < n; i += 8) /* masked-off lanes load 0: max with z[0] instead */
-        mv = _mm256_max_ps(mv, _mm256_blendv_ps(_mm256_set1_ps(z[0]), _mm256_maskload_ps(z + i, lanes8(n - i)),
-                                                _mm256_castsi256_ps(lanes8(n - i))));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(mv), _mm256_extractf128_ps(mv, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    float mx = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    __m256 sh = _mm256_set1_ps(mx);
-    __m256d s0 = _mm256_setzero_pd(), s1 = s0;
-    for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = lanes8(n - i);
-        __m256 e = _mm256_and_ps(exp256(_mm256_sub_ps(_mm256_maskload_ps(z + i, mk), sh)), _mm256_castsi256_ps(mk));
-        s0 = _mm256_add_pd(s0, _mm256_cvtps_pd(_mm256_castps256_ps128(e)));
-        s1 = _mm256_add_pd(s1, _mm256_cvtps_pd(_mm256_extractf128_ps(e, 1)));
-    }
-    __m256d s = _mm256_add_pd(s0, s1);
-    __m128d h = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
-    return (double)mx + log(_mm_cvtsd_f64(_mm_add_sd(h, _mm_unpackhi_pd(h, h))));
+    float mx = z[0];
+    for (int64_t i = 1; i < n; i++) mx = z[i] > mx ? z[i] : mx;
+    double s = 0.0;
+    for (int64_t i = 0; i < n; i++) s += (double)expf(z[i] - mx);
+    return (double)mx + log(s);
 }
 
 static void k_exp_scale_avx2(float *z, int64_t n, float shift, float s) {
-    __m256 sh = _mm256_set1_ps(shift), sv = _mm256_set1_ps(s);
-    for (int64_t i = 0; i < n; i += 8) {
-        __m256i mk = lanes8(n - i);
-        _mm256_maskstore_ps(z + i, mk, _mm256_mul_ps(sv, exp256(_mm256_sub_ps(_mm256_maskload_ps(z + i, mk), sh))));
-    }
+    for (int64_t i = 0; i < n; i++) z[i] = s * expf(z[i] - shift);
 }
 
+/* ref's operations (so the same bits), the products and divisions 8 wide. */
 static void k_silu_mul_avx2(float *g, float *u, int64_t n) {
-    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    const __m256 one = _mm256_set1_ps(1.0f);
     for (int64_t i = 0; i < n; i += 8) {
         __m256i mk = lanes8(n - i);
+        float e[8];
+        for (int64_t l = 0; l < 8 && i + l < n; l++) e[l] = expf(-g[i + l]);
         __m256 gv = _mm256_maskload_ps(g + i, mk), uv = _mm256_mul_ps(_mm256_maskload_ps(u + i, mk), gv);
         _mm256_maskstore_ps(u + i, mk, uv);
-        _mm256_maskstore_ps(g + i, mk, _mm256_div_ps(uv, _mm256_add_ps(one, exp256(_mm256_xor_ps(gv, sign)))));
+        _mm256_maskstore_ps(g + i, mk, _mm256_div_ps(uv, _mm256_add_ps(one, _mm256_maskload_ps(e, mk))));
     }
 }
 
