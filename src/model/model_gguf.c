@@ -299,12 +299,29 @@ typedef struct {
 
 /* One matrix: moved into buf and re-pointed there, if it can be
  * interleaved and the kernel table has a kernel for that form. */
+typedef struct {
+    char *dst;
+    const char *src;
+    r1_dtype t;
+    int64_t K;
+    size_t group_bytes; /* 8 rows */
+} repack_job;
+
+/* Groups [lo, hi) of 8 rows: whole groups are contiguous in both layouts. */
+static void repack_groups(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const repack_job *j = p;
+    r1_repack(j->dst + (size_t)lo * j->group_bytes, j->src + (size_t)lo * j->group_bytes, j->t, 8 * (hi - lo), j->K);
+}
+
 static void repack_one(repacker *r, r1_tensor *t) {
     r1_dtype t8 = r1_repack_type(t->dtype);
     if (!t->data || t->ndim != 2 || !r1_repack_ok(t->dtype, t->shape[0], t->shape[1]) || !r->m->k->qmatmul[t8])
         return;
-    if (r->buf) {
-        r1_repack(r->buf + r->bytes, t->data, t->dtype, t->shape[0], t->shape[1]);
+    if (r->buf) { /* on the pool: the copy's page faults and the reads of the file scale with threads */
+        repack_job j = {r->buf + r->bytes, t->data, t->dtype, t->shape[1], 8 * r1_tensor_row_bytes(t)};
+        int64_t groups = t->shape[0] / 8;
+        r1_pool_claim(r->m->pool, groups, groups / (4 * r1_pool_size(r->m->pool)) + 1, repack_groups, &j);
         t->data = r->buf + r->bytes;
         t->dtype = t8;
     }
