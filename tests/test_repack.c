@@ -7,7 +7,8 @@
  *    stay untouched), including codes at the int16 sums' limits;
  *    bit-identical for 1, 2 and 4 threads;
  *  - Q4_K and Q8_0 GGUFs load interleaved where the table has the kernel and
- *    plain with R1_REPACK=0, with the same logits, and both save the same file. */
+ *    plain with R1_REPACK=0, with the same logits; both save the same file,
+ *    and training starts from the same f32 weights. */
 #include "test.h"
 
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "kernels/kernels.h"
 #include "kernels/matmul.h"
 #include "model/model.h"
+#include "train/train.h"
 #include "t_logits.h"
 
 static char g_dir[] = "/tmp/r1_test_repack_XXXXXX";
@@ -264,6 +266,22 @@ static void model_case(r1_dtype ty) {
     CHECK_OK(r1_model_save_gguf(m8, out8, ty, NULL));
     CHECK_OK(r1_model_save_gguf(m, out, ty, NULL));
     CHECK(same_file(out8, out));
+    /* training from it starts from the same f32 weights */
+    r1_train_opts o;
+    r1_train_opts_default(&o);
+    o.B = 1, o.T = 8;
+    r1_train *t = NULL;
+    CHECK_OK(r1_train_create(&t, m8, &o));
+    if (t) {
+        const r1_tensor *g8 = &m8->w.layers[0].gate, *g = &m->w.layers[0].gate;
+        int64_t n = r1_tensor_numel(g);
+        float *want = malloc((size_t)n * 4);
+        r1_to_f32(want, g->data, g->dtype, n);
+        CHECK_EQ_INT(g8->dtype, R1_DT_F32);
+        CHECK(memcmp(g8->data, want, (size_t)n * 4) == 0);
+        free(want);
+        r1_train_destroy(t);
+    }
     free(a), free(b);
     r1_model_destroy(m8);
     r1_model_destroy(m);

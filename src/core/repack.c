@@ -72,3 +72,12 @@ void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r) {
     r1_to_f32(dst, row, base, K);
     free(row);
 }
+
+void r1_tensor_f32(float *dst, const r1_tensor *t) {
+    if (r1_dtype_base(t->dtype) == t->dtype) {
+        r1_to_f32(dst, t->data, t->dtype, r1_tensor_numel(t));
+        return;
+    }
+    int64_t K = t->shape[t->ndim - 1], rows = r1_tensor_numel(t) / K;
+    for (int64_t r = 0; r < rows; r++) r1_tensor_row_f32(dst + r * K, t, r);
+}

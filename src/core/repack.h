@@ -40,5 +40,7 @@ void r1_repack(void *dst, const void *src, r1_dtype t, int64_t M, int64_t K);
 void r1_repack_row(void *dst, const void *src, r1_dtype t8, int64_t r, int64_t K);
 /* Row r of a 2-D tensor of any stored type (interleaved too) as f32. */
 void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r);
+/* All of a tensor of any stored type (interleaved too) as f32. */
+void r1_tensor_f32(float *dst, const r1_tensor *t);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/repack.h"
 #include "dist/dist.h"
 #include "io/safetensors.h"
 #include "kernels/matmul.h"
@@ -116,7 +117,7 @@ static r1_status init_params(r1_train *t) {
             if (f && r1_tensor_numel(f) == p->n) src = f;
         }
         if (src) {
-            r1_to_f32(dst, src->data, src->dtype, p->n);
+            r1_tensor_f32(dst, src); /* an interleaved GGUF matrix too */
         } else if (p->flags & R1_P_VECTOR) {
             for (int64_t k = 0; k < p->n; k++) dst[k] = (p->flags & R1_P_NORM) ? 1.0f : 0.0f;
         } else {
