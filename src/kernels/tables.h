@@ -36,8 +36,6 @@ void r1_qmatmul_q4_K_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, c
                              int64_t m1);
 void r1_qmatmul_q8_0_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
                              int64_t m1);
-void r1_qgemm_q8_0_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                           int64_t m1, void *ws);
 void r1_act_quantize_avx2(r1_dtype wt, void *xq, const float *x, int64_t K); /* x86_avx2_qact.c */
 #endif
 

@@ -149,23 +149,6 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const pk_q8_0 *p, const r1_act_q8 *
 
 QGEMM_DRIVER(r1_qgemm_q8_0_avx2, r1_block_q8_0, r1_act_q8, 32, pack_q8_0, tile_q8_0)
 
-/* The same panel from interleaved rows (core/repack.h), already in its code
- * order. m is a multiple of 8 and mr 8 (r1_repack_ok). */
-static void pack_q8_0_r8(pk_q8_0 *p, const r1_block_q8_0_r8 *w, int64_t nb, int64_t m, int mr) {
-    (void)mr;
-    const r1_block_q8_0_r8 *g8 = w + (m / 8) * nb;
-    for (int64_t b = 0; b < nb; b++) {
-        for (int c = 0; c < 8; c++) {
-            __m256i v = _mm256_loadu_si256((const __m256i *)g8[b].qs[c]);
-            _mm256_store_si256((__m256i *)p[b].q[c], v);
-            _mm256_store_si256((__m256i *)p[b].a[c], _mm256_abs_epi8(v));
-        }
-        _mm256_store_ps(p[b].d, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)g8[b].d)));
-    }
-}
-
-QGEMM_DRIVER(r1_qgemm_q8_0_r8_avx2, r1_block_q8_0_r8, r1_act_q8, 32, pack_q8_0_r8, tile_q8_0)
-
 /* ---- Q4_K: sum_s sc_s sum_i q_i x_i (exact int32 per super-block), minus
  * the mins' sum_s m_s (x sums of 32) ----
  * Codes 0..15 are unsigned already: vpmaddubsw makes int16 pairs (at most
