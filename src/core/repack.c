@@ -79,5 +79,12 @@ void r1_tensor_f32(float *dst, const r1_tensor *t) {
         return;
     }
     int64_t K = t->shape[t->ndim - 1], rows = r1_tensor_numel(t) / K;
-    for (int64_t r = 0; r < rows; r++) r1_tensor_row_f32(dst + r * K, t, r);
+    r1_dtype base = r1_dtype_base(t->dtype);
+    void *row = malloc(r1_dtype_row_bytes(base, K)); /* one plain row, reused */
+    R1_ASSERT(row);
+    for (int64_t r = 0; r < rows; r++) {
+        r1_repack_row(row, t->data, t->dtype, r, K);
+        r1_to_f32(dst + r * K, row, base, K);
+    }
+    free(row);
 }

@@ -124,8 +124,13 @@ static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng
     return n;
 }
 
+/* Bytes of the item list: make_items cuts at most (F or D) / 16 + 1 tiles a group. */
+static size_t items_bytes(int64_t ng, int64_t F, int64_t D) {
+    return r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+}
+
 size_t r1_swiglu_groups_ws(int64_t ng, int64_t rows, int64_t F, int64_t D) {
-    size_t items = r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+    size_t items = items_bytes(ng, F, D);
     size_t index = r1_align_up((size_t)ng * sizeof(ffn_q)) + r1_align_up((size_t)(ng + 1) * sizeof(int64_t));
     /* activations: at most 1.25 bytes an element (40 per 32), x twice and a once, each buffer aligned */
     size_t act = (size_t)rows * (size_t)(2 * (5 * D / 4 + 8) + 5 * F / 4 + 8) + (size_t)(3 * ng) * R1_ALIGN;
@@ -139,7 +144,7 @@ void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_
         F = gs[g].F > F ? gs[g].F : F;
         rows += gs[g].n;
     }
-    size_t mark = ws->used, bytes = r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
+    size_t mark = ws->used, bytes = items_bytes(ng, F, D);
     ffn_item *items = r1_arena_alloc(ws, bytes);
     ffn_q *q = r1_arena_alloc(ws, (size_t)ng * sizeof(ffn_q));
     int64_t *row0 = r1_arena_alloc(ws, (size_t)(ng + 1) * sizeof(int64_t));
