@@ -1,6 +1,7 @@
 /* x86_avx2: AVX2 + FMA + F16C kernels, f32 accumulation (16 ymm registers).
  * Same design as x86_avx512.c at 8 lanes:
- *  - N = 1: a weight row at a time (4 FMA chains), one prefetched stream;
+ *  - N = 1: four weight rows from four distant parts of the rows at a time,
+ *    four prefetched streams (one FMA chain each);
  *  - N > 1: a 4x3 register tile (4 X rows x 3 W rows, 12 accumulators), X
  *    blocked to stay in L2, the horizontal sums of a tile row via hadd.
  * AVX2 has no 16-bit masked load, so the K tail (< 8) is summed in scalar and
@@ -46,28 +47,67 @@ INLINE __m128 reduce4(__m256 a, __m256 b, __m256 c, __m256 d) {
     return _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
 }
 
-/* y[m0..m1) = W[m0..m1) x for one activation row: a weight row at a time
- * (4 FMA chains), one prefetched stream in address order (x86_stream.h and
- * the AVX-512 twin). */
+/* Decode reads every weight byte from DRAM once, so its speed is the core's
+ * read rate, and one core reads faster from several distant places at once
+ * than from one stream: the matvec cuts its rows into VSTREAMS contiguous
+ * parts and reads a row of each in lockstep, each part prefetched ahead
+ * (x86_stream.h). Zen 3, 1 thread, 151936 x 1536 f16 (qwen2's output
+ * matrix): 1 / 2 / 3 / 4 / 6 / 8 parts read 19.6 / 20.7 / 24.6 / 26.9 / 25.9
+ * / 20.4 GB/s; 2 threads: 31.8 with 1, 34.8 with 4 each. Reading the parts
+ * a whole row at a time in turn gains nothing (17.6-20.6): the lines must be
+ * in flight together. */
+enum { VSTREAMS = 4 };
+
+/* y[m[s]] = W[m[s]] x for S <= VSTREAMS weight rows (S a constant after
+ * inlining). Each row is one accumulator whose lanes sum in k order, reduced
+ * as reduce4 does, with the K tail added after: the bits of tile_rx3, so a
+ * row's result does not depend on N, on its part or on the thread count. */
+INLINE void matvec_rows(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, const int64_t *m, int S,
+                        r1_dtype t) {
+    const int64_t es = t == R1_DT_F32 ? 4 : 2;
+    int64_t row[VSTREAMS];
+    __m256 acc[VSTREAMS];
+    #pragma GCC unroll 8
+    for (int s = 0; s < S; s++) row[s] = m[s] * K, acc[s] = _mm256_setzero_ps();
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) {
+        #pragma GCC unroll 8
+        for (int s = 0; s < S; s++) stream_prefetch((const char *)w + (row[s] + k) * es, (int)(es / 2));
+        #pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) {
+            __m256 xv = wload(x, k + 8 * j, xt);
+            #pragma GCC unroll 8
+            for (int s = 0; s < S; s++) acc[s] = _mm256_fmadd_ps(xv, wload(w, row[s] + k + 8 * j, t), acc[s]);
+        }
+    }
+    for (; k + 8 <= K; k += 8) {
+        __m256 xv = wload(x, k, xt);
+        #pragma GCC unroll 8
+        for (int s = 0; s < S; s++) acc[s] = _mm256_fmadd_ps(xv, wload(w, row[s] + k, t), acc[s]);
+    }
+    float tail[4] = {0, 0, 0, 0};
+    #pragma GCC unroll 8
+    for (int s = 0; s < S; s++)
+        for (int64_t i = k; i < K; i++) tail[s] += wget(x, i, xt) * wget(w, row[s] + i, t);
+    __m256 z = _mm256_setzero_ps();
+    float out[4];
+    _mm_storeu_ps(out, _mm_add_ps(reduce4(acc[0], S > 1 ? acc[1] : z, S > 2 ? acc[2] : z, S > 3 ? acc[3] : z),
+                                  _mm_loadu_ps(tail)));
+    #pragma GCC unroll 8
+    for (int s = 0; s < S; s++) y[m[s]] = out[s];
+}
+
+/* y[m0..m1) = W[m0..m1) x for one activation row, as VSTREAMS parts in
+ * lockstep; the rows that do not divide evenly one at a time. */
 INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
                    r1_dtype t) {
-    const int64_t es = t == R1_DT_F32 ? 4 : 2;
-    for (int64_t m = m0; m < m1; m++) {
-        const int64_t row = m * K;
-        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-        int64_t k = 0;
-        for (; k + 32 <= K; k += 32) {
-            stream_prefetch((const char *)w + (row + k) * es, (int)(es / 2)); /* 32 elements: 2 or 1 lines */
-            #pragma GCC unroll 4
-            for (int j = 0; j < 4; j++) a[j] = _mm256_fmadd_ps(wload(x, k + 8 * j, xt), wload(w, row + k + 8 * j, t), a[j]);
-        }
-        for (int j = 0; k + 8 <= K; k += 8, j++) a[j] = _mm256_fmadd_ps(wload(x, k, xt), wload(w, row + k, t), a[j]);
-        float tail = 0.0f;
-        for (; k < K; k++) tail += wget(x, k, xt) * wget(w, row + k, t);
-        __m256 z = _mm256_setzero_ps();
-        __m128 s4 = reduce4(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])), z, z, z);
-        y[m] = _mm_cvtss_f32(s4) + tail;
+    const int64_t h = (m1 - m0) / VSTREAMS;
+    for (int64_t i = 0; i < h; i++) {
+        int64_t m[VSTREAMS];
+        for (int s = 0; s < VSTREAMS; s++) m[s] = m0 + s * h + i;
+        matvec_rows(y, x, xt, w, K, m, VSTREAMS, t);
     }
+    for (int64_t r = m0 + VSTREAMS * h; r < m1; r++) matvec_rows(y, x, xt, w, K, &r, 1, t);
 }
 
 /* One k step of 8 lanes of the R x 3 tile: 3 weight vectors, then one X
