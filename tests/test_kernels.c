@@ -650,6 +650,36 @@ TEST(silu_mul_matches_ref) {
     free(g), free(u), free(g1), free(u1), free(g2), free(u2);
 }
 
+/* AVX2, f16/bf16 weights: a decoded row (N = 1, the 4-part matvec) gets the
+ * bits the same row gets inside a batch (the 4 x 3 tiles), whatever the
+ * batch size: a sequence's logits do not depend on what else is decoded with
+ * it. Ragged M and K cover the rows left over after the parts and the K
+ * tail. */
+TEST(avx2_decode_rows_match_batched_bits) {
+    const r1_kernels *k = r1_kernels_avx2();
+    if (!k) return;
+    r1_rng rng;
+    r1_rng_seed(&rng, 21);
+    const int64_t shapes[][3] = {{5, 103, 77}, {6, 64, 1024}, {17, 9, 35}};
+    const r1_dtype types[] = {R1_DT_F16, R1_DT_BF16};
+    for (int ty = 0; ty < COUNT(types); ty++)
+        for (int s = 0; s < COUNT(shapes); s++) {
+            int64_t N = shapes[s][0], M = shapes[s][1], K = shapes[s][2];
+            float *x = malloc((size_t)(N * K) * sizeof(float)), *yb = malloc((size_t)(N * M) * sizeof(float));
+            float *y1 = malloc((size_t)M * sizeof(float));
+            void *w = make_weight(&rng, types[ty], M, K, 1.0f);
+            fill(&rng, x, N * K, 1.0f);
+            k->matmul[types[ty]](yb, M, x, N, w, K, 0, M);
+            for (int64_t n = 0; n < N; n++) {
+                k->matmul[types[ty]](y1, M, x + n * K, 1, w, K, 0, M);
+                if (!same_bits(y1, yb + n * M, M))
+                    T_FAIL_AT("%s N=%lld M=%lld K=%lld: row %lld differs from its batch", r1_dtype_name(types[ty]),
+                              (long long)N, (long long)M, (long long)K, (long long)n);
+            }
+            free(x), free(yb), free(y1), free(w);
+        }
+}
+
 int main(void) {
     RUN(isa_selection);
     RUN(matmul_matches_ref_all_shapes);
@@ -658,6 +688,7 @@ int main(void) {
     RUN(training_products_match_ref);
     RUN(training_forward_matches_ref_and_threads);
     RUN(threads_give_identical_bits);
+    RUN(avx2_decode_rows_match_batched_bits);
     RUN(threaded_matmul_matches_ref);
     RUN(dot_axpy_convert_match_ref);
     RUN(bf16_products_match_ref);

@@ -1,7 +1,8 @@
 /* x86_avx2: AVX2 + FMA + F16C kernels, f32 accumulation (16 ymm registers).
  * Same design as x86_avx512.c at 8 lanes:
  *  - N = 1: four weight rows from four distant parts of the rows at a time,
- *    four prefetched streams (one FMA chain each);
+ *    four prefetched streams (one FMA chain each); f32 weights a row at a
+ *    time (4 FMA chains), one stream, for their bits (matvec_f32);
  *  - N > 1: a 4x3 register tile (4 X rows x 3 W rows, 12 accumulators), X
  *    blocked to stay in L2, the horizontal sums of a tile row via hadd.
  * AVX2 has no 16-bit masked load, so the K tail (< 8) is summed in scalar and
@@ -110,6 +111,32 @@ INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t 
     for (int64_t r = m0 + VSTREAMS * h; r < m1; r++) matvec_rows(y, x, xt, w, K, &r, 1, t);
 }
 
+/* f32 weights keep the earlier matvec, a row at a time with 4 FMA chains in
+ * one prefetched stream, and its bits: f32 models are the ones r1 trains, a
+ * MoE expert that meets one token in training takes this path, and the
+ * other summation order of matvec_rows changed the demo's run (pretraining
+ * no longer stopped at the same step; GRPO drifted to direct answers,
+ * docs/GRPO.md a11). */
+INLINE void matvec_f32(float *y, const float *x, const float *w, int64_t K, int64_t m0, int64_t m1) {
+    for (int64_t m = m0; m < m1; m++) {
+        const float *row = w + m * K;
+        __m256 a[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+        int64_t k = 0;
+        for (; k + 32 <= K; k += 32) {
+            stream_prefetch(row + k, 2); /* 32 floats: 2 lines */
+            #pragma GCC unroll 4
+            for (int j = 0; j < 4; j++)
+                a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8 * j), _mm256_loadu_ps(row + k + 8 * j), a[j]);
+        }
+        for (int j = 0; k + 8 <= K; k += 8, j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(row + k), a[j]);
+        float tail = 0.0f;
+        for (; k < K; k++) tail += x[k] * row[k];
+        __m256 z = _mm256_setzero_ps();
+        __m128 s4 = reduce4(_mm256_add_ps(_mm256_add_ps(a[0], a[1]), _mm256_add_ps(a[2], a[3])), z, z, z);
+        y[m] = _mm_cvtss_f32(s4) + tail;
+    }
+}
+
 /* One k step of 8 lanes of the R x 3 tile: 3 weight vectors, then one X
  * vector at a time (12 accumulators + 3 + 1 = the 16 ymm registers). */
 INLINE void tile_step(__m256 acc[4][3], const void *x, r1_dtype xt, int R, int64_t K, const void *w,
@@ -181,6 +208,10 @@ INLINE void tile_rx3(float *y, int64_t ldy, const void *x, r1_dtype xt, int R, c
 INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N, const void *w, int64_t K,
                    int64_t m0, int64_t m1, r1_dtype t) {
     const int64_t xs = xt == R1_DT_F32 ? 4 : 2;
+    if (N == 1 && t == R1_DT_F32 && xt == R1_DT_F32) {
+        matvec_f32(y, x, w, K, m0, m1);
+        return;
+    }
     if (N == 1) {
         matvec(y, x, xt, w, K, m0, m1, t);
         return;
