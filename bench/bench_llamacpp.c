@@ -250,9 +250,18 @@ static void bench_one(peer_llama *p, const char *name, const r1_config *c, r1_dt
 }
 
 int main(int argc, char **argv) {
+    /* the issue's three types by default; q6_K (Q4_K_M files keep some
+     * matrices in it) when asked for */
+    static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K, R1_DT_Q6_K};
     const char *which = argc > 1 ? argv[1] : "all";
-    if (strcmp(which, "all") && strcmp(which, "ds") && strcmp(which, "qwen")) {
-        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K ...]\n");
+    bool bad = strcmp(which, "all") && strcmp(which, "ds") && strcmp(which, "qwen");
+    for (int a = 2; a < argc; a++) {
+        bool known = false;
+        for (int t = 0; t < 4; t++) known |= r1_dtype_from_name(argv[a]) == (int)types[t];
+        bad |= !known;
+    }
+    if (bad) {
+        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K|q6_K ...]\n");
         return 2;
     }
     peer_llama p;
@@ -261,7 +270,6 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench_llamacpp: %s\n", err);
         return 1;
     }
-    static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K};
     const char *rp = getenv("R1_REPACK");
     bool interleaved = r1_kernels_get()->qmatmul[R1_DT_Q4_K_R8] && !(rp && strcmp(rp, "0") == 0);
     printf("r1 (isa %s, q4_K/q8_0 rows %s) vs llama.cpp (npm @node-llama-cpp/linux-x64@3.22.1), same GGUF, same prompt "
@@ -274,8 +282,8 @@ int main(int argc, char **argv) {
         const char *name = mi == 0 ? "deepseek2-tiny" : "qwen2-1.5B-4L", *key = mi == 0 ? "ds" : "qwen";
         if (strcmp(which, "all") && strcmp(which, key)) continue;
         r1_config c = mi == 0 ? ds_cfg() : qwen_cfg();
-        for (int t = 0; t < 3; t++) {
-            bool want = argc <= 2;
+        for (int t = 0; t < 4; t++) {
+            bool want = argc <= 2 && types[t] != R1_DT_Q6_K;
             for (int a = 2; a < argc; a++) want |= r1_dtype_from_name(argv[a]) == (int)types[t];
             if (want) bench_one(&p, name, &c, types[t]);
         }
