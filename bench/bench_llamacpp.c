@@ -251,17 +251,18 @@ static void bench_one(peer_llama *p, const char *name, const r1_config *c, r1_dt
 
 int main(int argc, char **argv) {
     /* the issue's three types by default; q6_K (Q4_K_M files keep some
-     * matrices in it) when asked for */
-    static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K, R1_DT_Q6_K};
+     * matrices in it) and q4_0 when asked for */
+    static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K, R1_DT_Q6_K, R1_DT_Q4_0};
+    enum { NT = sizeof types / sizeof types[0], NDEFAULT = 3 };
     const char *which = argc > 1 ? argv[1] : "all";
     bool bad = strcmp(which, "all") && strcmp(which, "ds") && strcmp(which, "qwen");
     for (int a = 2; a < argc; a++) {
         bool known = false;
-        for (int t = 0; t < 4; t++) known |= r1_dtype_from_name(argv[a]) == (int)types[t];
+        for (int t = 0; t < NT; t++) known |= r1_dtype_from_name(argv[a]) == (int)types[t];
         bad |= !known;
     }
     if (bad) {
-        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K|q6_K ...]\n");
+        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen] [f16|q8_0|q4_K|q6_K|q4_0 ...]\n");
         return 2;
     }
     peer_llama p;
@@ -282,8 +283,8 @@ int main(int argc, char **argv) {
         const char *name = mi == 0 ? "deepseek2-tiny" : "qwen2-1.5B-4L", *key = mi == 0 ? "ds" : "qwen";
         if (strcmp(which, "all") && strcmp(which, key)) continue;
         r1_config c = mi == 0 ? ds_cfg() : qwen_cfg();
-        for (int t = 0; t < 4; t++) {
-            bool want = argc <= 2 && types[t] != R1_DT_Q6_K;
+        for (int t = 0; t < NT; t++) {
+            bool want = argc <= 2 && t < NDEFAULT;
             for (int a = 2; a < argc; a++) want |= r1_dtype_from_name(argv[a]) == (int)types[t];
             if (want) bench_one(&p, name, &c, types[t]);
         }
