@@ -1,4 +1,5 @@
-/* test_repack: Q4_K and Q8_0 matrices interleaved by 8 rows (core/repack.h).
+/* test_repack: Q4_K, Q8_0 and Q4_0 matrices interleaved by 8 rows
+ * (core/repack.h).
  *  - interleaving moves bytes only: every row reads back byte for byte, and
  *    as f32 equals the plain row's dequantization;
  *  - every table's kernels for the interleaved forms (matvec for N = 1..4 and
@@ -6,7 +7,7 @@
  *    the plain rows, over column ranges of whole groups (columns outside
  *    stay untouched), including codes at the int16 sums' limits;
  *    bit-identical for 1, 2 and 4 threads;
- *  - Q4_K and Q8_0 GGUFs load interleaved where the table has the kernel and
+ *  - Q4_K, Q8_0 and Q4_0 GGUFs load interleaved where the table has the kernel and
  *    plain with R1_REPACK=0, with the same logits; both save the same file,
  *    and training starts from the same f32 weights. */
 #include "test.h"
@@ -29,7 +30,8 @@ static void fill(r1_rng *rng, float *v, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) v[i] = (2.0f * r1_rng_f32(rng) - 1.0f) * scale;
 }
 
-static const r1_dtype TYPES[] = {R1_DT_Q4_K, R1_DT_Q8_0};
+static const r1_dtype TYPES[] = {R1_DT_Q4_K, R1_DT_Q8_0, R1_DT_Q4_0};
+#define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
 /* A [M, K] matrix of type t from random rows with a different scale per row. */
 static void *matrix(r1_rng *rng, r1_dtype t, int64_t M, int64_t K) {
@@ -58,8 +60,10 @@ TEST(rows_read_back) {
     CHECK(!r1_repack_ok(R1_DT_F16, 16, 512));
     CHECK_EQ_INT(r1_dtype_from_name("q4_K_r8"), -1);   /* never a file type */
     CHECK_EQ_INT(r1_dtype_from_name("q8_0_r8"), -1);
+    CHECK_EQ_INT(r1_dtype_from_name("q4_0_r8"), -1);
+    CHECK(r1_repack_ok(R1_DT_Q4_0, 8, 32));
     const int64_t shapes[][2] = {{8, 256}, {24, 768}, {40, 1792}};
-    for (int t = 0; t < 2; t++)
+    for (int t = 0; t < NTYPES; t++)
         for (int s = 0; s < 3; s++) {
             r1_dtype ty = TYPES[t], t8 = r1_repack_type(ty);
             int64_t M = shapes[s][0], K = shapes[s][1];
@@ -126,7 +130,7 @@ TEST(kernels_match_ref) {
     /* N: matvec tiles of 1-4 rows, odd N, the GEMM threshold and past it */
     static const int64_t NS[] = {1, 2, 3, 4, 5, 9, 23, 24, 40};
     const int64_t shapes[][4] = {/* M, K, m0, m1 */ {8, 256, 0, 8}, {32, 768, 8, 24}, {48, 1792, 16, 48}, {64, 512, 0, 56}};
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < NTYPES; ti++) {
         r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
         const r1_kernels *tabs[4];
         int nt = r8_tables(tabs, ty);
@@ -153,23 +157,27 @@ TEST(kernels_match_ref) {
 
 /* The largest codes against activations of one sign: Q4_K's int16 sum of 8
  * groups reaches 8 * 2 * 15 * 127 = 30480, Q8_0's pairs 2 * 127 * 127 =
- * 32258, both next to the int16 limit. */
+ * 32258, Q4_0's block sum 16 * 15 * 127 = 30480, all next to the int16
+ * limit. */
 TEST(largest_codes) {
     int64_t M = 16, K = 512;
     float *wf = malloc((size_t)(M * K) * 4);
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < NTYPES; ti++) {
         r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
         const r1_kernels *tabs[4];
         int nt = r8_tables(tabs, ty);
-        for (int64_t i = 0; i < M * K; i++) /* Q4_K: min 0, so every other code is 15; Q8_0: +-127 */
-            wf[i] = ty == R1_DT_Q4_K ? (i % 32 == 0 ? 0.0f : 1.0f) : (i % 7 == 0 ? -1.0f : 1.0f);
+        for (int64_t i = 0; i < M * K; i++) /* Q4_K: min 0, so every other code is 15; Q8_0: +-127; Q4_0:
+                                              * d = 1 / -8 from the block's first value, the rest code 15 */
+            wf[i] = ty == R1_DT_Q4_K   ? (i % 32 == 0 ? 0.0f : 1.0f)
+                    : ty == R1_DT_Q8_0 ? (i % 7 == 0 ? -1.0f : 1.0f)
+                                       : (i % 32 == 0 ? 1.0f : -1.0f);
         void *w = malloc(r1_dtype_row_bytes(ty, M * K));
         r1_from_f32(w, wf, ty, M * K);
         void *w8 = interleaved(w, ty, M, K);
         for (int sign = -1; sign <= 1; sign += 2)
             for (int64_t N = 1; N <= 30; N += 29) {
                 float *x = malloc((size_t)(N * K) * 4), *y = malloc((size_t)(N * M) * 4), *yr = malloc((size_t)(N * M) * 4);
-                for (int64_t i = 0; i < N * K; i++) x[i] = ty == R1_DT_Q4_K || i % 7 == 0 ? (float)sign : (float)-sign;
+                for (int64_t i = 0; i < N * K; i++) x[i] = ty != R1_DT_Q8_0 || i % 7 == 0 ? (float)sign : (float)-sign;
                 r1_matmul_cols_k(r1_kernels_ref(), yr, M, x, N, w, ty, K, 0, M);
                 for (int t = 0; t < nt; t++) {
                     r1_matmul_cols_k(tabs[t], y, M, x, N, w8, t8, K, 0, M);
@@ -189,7 +197,7 @@ TEST(threads_identical) {
     r1_rng rng;
     r1_rng_seed(&rng, 23);
     const int64_t shapes[][3] = {{1, 304, 1024}, {5, 96, 512}, {33, 64, 768}};
-    for (int ti = 0; ti < 2; ti++) {
+    for (int ti = 0; ti < NTYPES; ti++) {
         r1_dtype ty = TYPES[ti], t8 = r1_repack_type(ty);
         const r1_kernels *tabs[4];
         int nt = r8_tables(tabs, ty);
@@ -288,7 +296,7 @@ static void model_case(r1_dtype ty) {
 }
 
 TEST(models_load_interleaved) {
-    for (int t = 0; t < 2; t++) model_case(TYPES[t]);
+    for (int t = 0; t < NTYPES; t++) model_case(TYPES[t]);
 }
 
 int main(void) {

@@ -25,15 +25,19 @@ typedef enum {
     R1_DT_Q4_0 = 4,
     R1_DT_Q4_K = 5,
     R1_DT_Q6_K = 6,
-    R1_DT_Q4_K_R8 = 7, /* in memory only: Q4_K / Q8_0 with 8 rows interleaved (core/repack.h) */
+    R1_DT_Q4_K_R8 = 7, /* in memory only: Q4_K / Q8_0 / Q4_0 with 8 rows interleaved (core/repack.h) */
     R1_DT_Q8_0_R8 = 8,
+    R1_DT_Q4_0_R8 = 9,
     R1_DT_COUNT
 } r1_dtype;
 
 /* The file type an interleaved type holds the blocks of (t itself otherwise):
  * sizes, block length and activation format are the base type's. */
 static inline r1_dtype r1_dtype_base(r1_dtype t) {
-    return t == R1_DT_Q4_K_R8 ? R1_DT_Q4_K : t == R1_DT_Q8_0_R8 ? R1_DT_Q8_0 : t;
+    return t == R1_DT_Q4_K_R8   ? R1_DT_Q4_K
+           : t == R1_DT_Q8_0_R8 ? R1_DT_Q8_0
+           : t == R1_DT_Q4_0_R8 ? R1_DT_Q4_0
+                                : t;
 }
 
 /* Types a file can hold (GGUF, safetensors, --type): t < R1_DT_FILE_COUNT. */
@@ -76,7 +80,7 @@ size_t r1_dtype_size(r1_dtype t);
 int64_t r1_dtype_block(r1_dtype t);
 /* Bytes of n elements; n must be a multiple of the block (asserted). */
 size_t r1_dtype_row_bytes(r1_dtype t, int64_t n);
-/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8". */
+/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8", "q4_0_r8". */
 const char *r1_dtype_name(r1_dtype t);
 /* The file type named s (case-insensitive, as r1_dtype_name or llama.cpp
  * writes it), or -1. */

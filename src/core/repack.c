@@ -1,4 +1,4 @@
-/* repack: interleaving Q4_K / Q8_0 rows by 8 and reading single rows back
+/* repack: interleaving Q4_K / Q8_0 / Q4_0 rows by 8 and reading single rows back
  * (see repack.h). Both directions are one loop over (group, block, row):
  * move_block copies one row's block between the plain and interleaved forms. */
 #include "core/repack.h"
@@ -9,7 +9,7 @@
 #include "core/status.h"
 
 r1_dtype r1_repack_type(r1_dtype t) {
-    return t == R1_DT_Q4_K ? R1_DT_Q4_K_R8 : t == R1_DT_Q8_0 ? R1_DT_Q8_0_R8 : t;
+    return t == R1_DT_Q4_K ? R1_DT_Q4_K_R8 : t == R1_DT_Q8_0 ? R1_DT_Q8_0_R8 : t == R1_DT_Q4_0 ? R1_DT_Q4_0_R8 : t;
 }
 
 bool r1_repack_ok(r1_dtype t, int64_t M, int64_t K) {
@@ -33,11 +33,16 @@ static inline __attribute__((always_inline)) void move_block(r1_dtype base, void
         for (int i = 0; i < 3; i++) move(x->scales + 4 * i, &o->sc[i][j], 4, to_plain);
         for (int c = 0; c < 4; c++)
             for (int q = 0; q < 8; q++) move(x->qs + 32 * c + 4 * q, &o->qs[c][q][4 * j], 4, to_plain);
-    } else {
+    } else if (base == R1_DT_Q8_0) {
         r1_block_q8_0 *x = p;
         r1_block_q8_0_r8 *o = g;
         move(&x->d, &o->d[j], 2, to_plain);
         for (int q = 0; q < 8; q++) move(x->qs + 4 * q, &o->qs[q][4 * j], 4, to_plain);
+    } else {
+        r1_block_q4_0 *x = p;
+        r1_block_q4_0_r8 *o = g;
+        move(&x->d, &o->d[j], 2, to_plain);
+        for (int q = 0; q < 4; q++) move(x->qs + 4 * q, &o->qs[q][4 * j], 4, to_plain);
     }
 }
 

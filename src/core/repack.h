@@ -1,5 +1,5 @@
-/* repack: Q4_K and Q8_0 matrices with 8 rows interleaved (R1_DT_Q4_K_R8,
- * R1_DT_Q8_0_R8), the in-memory form the decode kernels read. A GGUF row
+/* repack: Q4_K, Q8_0 and Q4_0 matrices with 8 rows interleaved
+ * (R1_DT_Q4_K_R8, R1_DT_Q8_0_R8, R1_DT_Q4_0_R8), the in-memory form the decode kernels read. A GGUF row
  * keeps its blocks together, so a matvec unpacks each row's scales and sums
  * its lanes horizontally. Interleaved, one 32-byte load holds the same 4
  * code bytes of 8 rows (row j in dword j): an activation dword broadcast to
@@ -29,6 +29,13 @@ typedef struct {
     int8_t qs[8][32];  /* group g: row j's codes 4g .. 4g+3 at 4j .. 4j+3 */
 } r1_block_q8_0_r8;
 _Static_assert(sizeof(r1_block_q8_0_r8) == 8 * sizeof(r1_block_q8_0), "interleaving moves bytes, adds none");
+
+/* Block b of rows 8G .. 8G+7, likewise. */
+typedef struct {
+    uint16_t d[8];     /* row j's f16 scale */
+    uint8_t qs[4][32]; /* group g: row j's qs bytes 4g .. 4g+3 (codes 4g.. low, 16+4g.. high) at 4j .. 4j+3 */
+} r1_block_q4_0_r8;
+_Static_assert(sizeof(r1_block_q4_0_r8) == 8 * sizeof(r1_block_q4_0), "interleaving moves bytes, adds none");
 
 /* The interleaved type of t, or t when it has none. */
 r1_dtype r1_repack_type(r1_dtype t);

@@ -1,6 +1,6 @@
-/* x86_avx2_r8: the AVX2 matvecs for interleaved Q4_K and Q8_0 weights
+/* x86_avx2_r8: the AVX2 matvecs for interleaved Q4_K, Q8_0 and Q4_0 weights
  * (core/repack.h) against 1-23 activation rows (decode, small batches; the
- * GEMM in x86_avx2_qgemm.c takes more). A 32-byte load holds 4 codes of each
+ * Q4_K GEMM in x86_avx2_qgemm.c takes more; Q8_0 and Q4_0 have none). A 32-byte load holds 4 codes of each
  * of 8 rows; 4 activation bytes broadcast to every lane meet them in one
  * vpmaddubsw, and the lanes end as the 8 outputs (no horizontal sums).
  *
@@ -9,7 +9,8 @@
  * of them 30720 < 2^15), so one vpmaddwd per sub-block applies the 8 rows'
  * scales: 9 multiplies per row and block against 17 in the row-major
  * dot_q4_K. Q8_0: |w| against x with w's sign (vpsignb), as dot_q8_0, the
- * 8 rows' f16 scales converted as one vector per block.
+ * 8 rows' f16 scales converted as one vector per block. Q4_0: the codes
+ * (0..15) against x, the -8 from the activation block sums.
  * Block sums are exact int32; the f32 order over blocks is fixed per
  * output, so any split of the rows gives the same bits. */
 #if defined(__x86_64__)
@@ -30,11 +31,13 @@
  * parts of its rows, a block of each in turn. qwen2-1.5B-4L q8_0 decode, Zen 3,
  * best of 3 alternated runs, 1 thread / 2 threads: 1 part 46-48 / 76-82 tok/s,
  * 2 parts 57-60 / 93-101, 3 parts 62-64 / 102-109, 4 parts 59-64 / 97-99, 6
- * parts 53-56 / 88-91. Q4_K does its own arithmetic per byte and was slower
+ * parts 53-56 / 88-91. Q4_0 likewise (qwen2-1.5B-4L q4_0): 1 part 77 / 138-142,
+ * 2 parts 98-101 / 168-175, 3 parts 100-110 / 177-185, 4 parts 103-110 /
+ * 179-187 (and 45 / 85-86 row-major). Q4_K does its own arithmetic per byte and was slower
  * in parts (4 parts 77-79 against 83-86 tok/s at 1 thread, no change at 2),
  * so it keeps one stream. A group's sum over its blocks keeps its order:
  * the bits do not change. */
-enum { Q8_STREAMS = 3 };
+enum { Q8_STREAMS = 3, Q4_0_PARTS = 4 };
 
 static inline int32_t load32(const void *p) {
     int32_t v;
@@ -138,54 +141,88 @@ INLINE void block_q8_0(__m256 *acc, const r1_block_q8_0_r8 *p, const r1_act_q8 *
         acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r]), _mm256_mul_ps(d, _mm256_set1_ps(x[r * nb].d)), acc[r]);
 }
 
-/* As group_q4_K for Q8_0, nx 1..4. */
-INLINE void group_q8_0(float *y, int64_t ldy, const r1_block_q8_0_r8 *w, const r1_act_q8 *x, int64_t nb, int nx) {
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t b = 0; b < nb; b++) block_q8_0(acc, &w[b], x + b, nb, nx);
+/* As block_q8_0 for Q4_0 (codes 0..15 standing for q - 8): a load's low
+ * nibbles are codes 4g.., its high nibbles codes 16 + 4g... A block's 8
+ * products per row sum in int16 (each pair at most 2 * 15 * 128, eight of
+ * them 30720 < 2^15); the -8 comes from the activation block sum. */
+INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *x, int64_t nb, int nx) {
+    const __m256i lo4 = _mm256_set1_epi8(15), ones = _mm256_set1_epi16(1);
+    stream_prefetch(p, 3); /* 144 bytes: 2.25 lines a block */
+    __m256i s16[4];
     #pragma GCC unroll 4
-    for (int r = 0; r < nx; r++) _mm256_storeu_ps(y + r * ldy, acc[r]);
-}
-
-/* Decode of groups [g0, g1): Q8_STREAMS groups from distant parts at a time,
- * a block of each in turn, then the groups left over one at a time. */
-static void decode_q8_0(float *y, const r1_block_q8_0_r8 *w, const r1_act_q8 *x, int64_t nb, int64_t g0,
-                        int64_t g1) {
-    const int64_t h = (g1 - g0) / Q8_STREAMS;
-    for (int64_t i = 0; i < h; i++) {
-        __m256 acc[Q8_STREAMS];
-        const r1_block_q8_0_r8 *p[Q8_STREAMS];
-        #pragma GCC unroll 8
-        for (int s = 0; s < Q8_STREAMS; s++) acc[s] = _mm256_setzero_ps(), p[s] = w + (g0 + s * h + i) * nb;
-        for (int64_t b = 0; b < nb; b++)
-            #pragma GCC unroll 8
-            for (int s = 0; s < Q8_STREAMS; s++) block_q8_0(&acc[s], p[s] + b, x + b, nb, 1);
-        #pragma GCC unroll 8
-        for (int s = 0; s < Q8_STREAMS; s++) _mm256_storeu_ps(y + 8 * (g0 + s * h + i), acc[s]);
-    }
-    for (int64_t g = g0 + Q8_STREAMS * h; g < g1; g++) group_q8_0(y + 8 * g, 0, w + g * nb, x, nb, 1);
-}
-
-void r1_qmatmul_q8_0_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                             int64_t m1) {
-    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);
-    int64_t nb = K / 32;
-    const r1_block_q8_0_r8 *wr = w;
-    const r1_act_q8 *x = xq;
-    if (N == 1) {
-        decode_q8_0(y, wr, x, nb, m0 / 8, m1 / 8);
-        return;
-    }
-    for (int64_t m = m0; m < m1; m += 8)
-        for (int64_t n = 0; n < N; n += 4) {
-            const r1_block_q8_0_r8 *g = wr + (m / 8) * nb;
-            switch (N - n < 4 ? N - n : 4) {
-            case 1: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;
-            case 2: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;
-            case 3: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;
-            default: group_q8_0(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;
-            }
+    for (int g = 0; g < 4; g++) {
+        __m256i raw = _mm256_loadu_si256((const __m256i *)p->qs[g]);
+        __m256i ql = _mm256_and_si256(raw, lo4), qh = _mm256_and_si256(_mm256_srli_epi16(raw, 4), lo4);
+        #pragma GCC unroll 4
+        for (int r = 0; r < nx; r++) {
+            const int8_t *xq = x[r * nb].qs;
+            __m256i pl = _mm256_maddubs_epi16(ql, _mm256_set1_epi32(load32(xq + 4 * g)));
+            __m256i ph = _mm256_maddubs_epi16(qh, _mm256_set1_epi32(load32(xq + 16 + 4 * g)));
+            __m256i pg = _mm256_add_epi16(pl, ph);
+            s16[r] = g ? _mm256_add_epi16(s16[r], pg) : pg;
         }
+    }
+    __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) {
+        __m256i isum = _mm256_sub_epi32(_mm256_madd_epi16(s16[r], ones), _mm256_set1_epi32(8 * x[r * nb].sum));
+        acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, _mm256_set1_ps(x[r * nb].d)), acc[r]);
+    }
 }
+
+/* For a type T with a block_T over 32-element blocks (Q8_0, Q4_0):
+ *  - group_T: the 8 outputs of one group for nx activation rows (1..4);
+ *  - decode_T: groups [g0, g1) for one activation row, PARTS groups from
+ *    distant parts at a time, a block of each in turn, then the groups left
+ *    over one at a time;
+ *  - the table's kernel: decode, or per group of 8 weight rows the
+ *    activation rows 4 at a time while the group's blocks stay in cache. */
+#define R8_Q8_KERNELS(T, wblock, PARTS)                                                                             \
+    INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const r1_act_q8 *x, int64_t nb, int nx) {        \
+        __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};      \
+        for (int64_t b = 0; b < nb; b++) block_##T(acc, &w[b], x + b, nb, nx);                                     \
+        _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) _mm256_storeu_ps(y + r * ldy, acc[r]);               \
+    }                                                                                                              \
+    static void decode_##T(float *y, const wblock *w, const r1_act_q8 *x, int64_t nb, int64_t g0, int64_t g1) {    \
+        const int64_t h = (g1 - g0) / PARTS;                                                                       \
+        for (int64_t i = 0; i < h; i++) {                                                                          \
+            __m256 acc[PARTS];                                                                                     \
+            const wblock *p[PARTS];                                                                                \
+            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) {                                              \
+                acc[s] = _mm256_setzero_ps();                                                                      \
+                p[s] = w + (g0 + s * h + i) * nb;                                                                  \
+            }                                                                                                      \
+            for (int64_t b = 0; b < nb; b++)                                                                       \
+                _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) block_##T(&acc[s], p[s] + b, x + b, nb, 1); \
+            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++)                                                \
+                _mm256_storeu_ps(y + 8 * (g0 + s * h + i), acc[s]);                                                \
+        }                                                                                                          \
+        for (int64_t g = g0 + PARTS * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);               \
+    }                                                                                                              \
+    void r1_qmatmul_##T##_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,      \
+                                  int64_t m0, int64_t m1) {                                                        \
+        R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);                                                                     \
+        int64_t nb = K / 32;                                                                                       \
+        const wblock *wr = w;                                                                                      \
+        const r1_act_q8 *x = xq;                                                                                   \
+        if (N == 1) {                                                                                              \
+            decode_##T(y, wr, x, nb, m0 / 8, m1 / 8);                                                              \
+            return;                                                                                                \
+        }                                                                                                          \
+        for (int64_t m = m0; m < m1; m += 8)                                                                       \
+            for (int64_t n = 0; n < N; n += 4) {                                                                   \
+                const wblock *g = wr + (m / 8) * nb;                                                               \
+                switch (N - n < 4 ? N - n : 4) {                                                                   \
+                case 1: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;                              \
+                case 2: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;                              \
+                case 3: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;                              \
+                default: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;                             \
+                }                                                                                                  \
+            }                                                                                                      \
+    }
+
+R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_STREAMS)
+R8_Q8_KERNELS(q4_0, r1_block_q4_0_r8, Q4_0_PARTS)
 
 #else
 typedef int r1_no_avx2_r8_on_this_arch; /* ISO C forbids an empty translation unit */
