@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
     if (load > 0.5)
         printf("note: load average %.2f: other processes are running, 2-thread numbers will be unreliable\n", load);
     double bw[2] = {r1_bench_read_bandwidth(pools[0]), r1_bench_read_bandwidth(pools[1])};
-    printf("memory read bandwidth (1 GiB, streaming loads, best of 5): %.1f GB/s at 1 thread, %.1f GB/s at 2\n\n",
+    printf("memory read bandwidth (1 GiB read as 1 stream and as 4 parts per thread, best of 8 each): %.1f GB/s at 1 thread, %.1f GB/s at 2\n\n",
            bw[0], bw[1]);
 
     char *wbuf = r1_alloc_aligned(POOL_BYTES + 4096);
