@@ -273,7 +273,7 @@ int main(int argc, char **argv) {
     }
     const char *rp = getenv("R1_REPACK");
     bool interleaved = r1_kernels_get()->qmatmul[R1_DT_Q4_K_R8] && !(rp && strcmp(rp, "0") == 0);
-    printf("r1 (isa %s, q4_K/q8_0/q4_0 rows %s) vs llama.cpp (npm @node-llama-cpp/linux-x64@3.22.1), same GGUF, same prompt "
+    printf("r1 (isa %s, q4_K/q8_0/q4_0/q6_K rows %s) vs llama.cpp (npm @node-llama-cpp/linux-x64@3.22.1), same GGUF, same prompt "
            "of %d tokens, %d decoded tokens; tok/s best of %d; r1/llama.cpp ratios\n\n",
            r1_kernels_get()->isa, interleaved ? "interleaved at load" : "in the file's layout", PROMPT, GEN, REPS);
     printf("| model | weights | top-1 over %d prompt positions | max abs dlogit | greedy tokens equal | threads 1 | "

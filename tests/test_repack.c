@@ -1,4 +1,4 @@
-/* test_repack: Q4_K, Q8_0 and Q4_0 matrices interleaved by 8 rows
+/* test_repack: Q4_K, Q8_0, Q4_0 and Q6_K matrices interleaved by 8 rows
  * (core/repack.h).
  *  - interleaving moves bytes only: every row reads back byte for byte, and
  *    as f32 equals the plain row's dequantization;
@@ -7,7 +7,7 @@
  *    the plain rows, over column ranges of whole groups (columns outside
  *    stay untouched), including codes at the int16 sums' limits;
  *    bit-identical for 1, 2 and 4 threads;
- *  - Q4_K, Q8_0 and Q4_0 GGUFs load interleaved where the table has the kernel and
+ *  - Q4_K, Q8_0, Q4_0 and Q6_K GGUFs load interleaved where the table has the kernel and
  *    plain with R1_REPACK=0, with the same logits; both save the same file,
  *    and training starts from the same f32 weights. */
 #include "test.h"
@@ -30,7 +30,7 @@ static void fill(r1_rng *rng, float *v, int64_t n, float scale) {
     for (int64_t i = 0; i < n; i++) v[i] = (2.0f * r1_rng_f32(rng) - 1.0f) * scale;
 }
 
-static const r1_dtype TYPES[] = {R1_DT_Q4_K, R1_DT_Q8_0, R1_DT_Q4_0};
+static const r1_dtype TYPES[] = {R1_DT_Q4_K, R1_DT_Q8_0, R1_DT_Q4_0, R1_DT_Q6_K};
 #define NTYPES ((int)(sizeof TYPES / sizeof TYPES[0]))
 
 /* A [M, K] matrix of type t from random rows with a different scale per row. */
@@ -56,11 +56,12 @@ TEST(rows_read_back) {
     CHECK(r1_repack_ok(R1_DT_Q8_0, 8, 32));
     CHECK(!r1_repack_ok(R1_DT_Q4_K, 12, 512));        /* not whole groups */
     CHECK(!r1_repack_ok(R1_DT_Q4_K, 16, 384));        /* not whole super-blocks */
-    CHECK(!r1_repack_ok(R1_DT_Q6_K, 16, 512));        /* no interleaved form */
+    CHECK(!r1_repack_ok(R1_DT_BF16, 16, 512));        /* no interleaved form */
     CHECK(!r1_repack_ok(R1_DT_F16, 16, 512));
     CHECK_EQ_INT(r1_dtype_from_name("q4_K_r8"), -1);   /* never a file type */
     CHECK_EQ_INT(r1_dtype_from_name("q8_0_r8"), -1);
     CHECK_EQ_INT(r1_dtype_from_name("q4_0_r8"), -1);
+    CHECK_EQ_INT(r1_dtype_from_name("q6_K_r8"), -1);
     CHECK(r1_repack_ok(R1_DT_Q4_0, 8, 32));
     const int64_t shapes[][2] = {{8, 256}, {24, 768}, {40, 1792}};
     for (int t = 0; t < NTYPES; t++)
@@ -157,8 +158,8 @@ TEST(kernels_match_ref) {
 
 /* The largest codes against activations of one sign: Q4_K's int16 sum of 8
  * groups reaches 8 * 2 * 15 * 127 = 30480, Q8_0's pairs 2 * 127 * 127 =
- * 32258, Q4_0's block sum 16 * 15 * 127 = 30480, all next to the int16
- * limit. */
+ * 32258, Q4_0's block sum 16 * 15 * 127 = 30480, Q6_K's two groups 4 * 63 *
+ * 127 = 32004, all next to the int16 limit. */
 TEST(largest_codes) {
     int64_t M = 16, K = 512;
     float *wf = malloc((size_t)(M * K) * 4);
@@ -167,10 +168,12 @@ TEST(largest_codes) {
         const r1_kernels *tabs[4];
         int nt = r8_tables(tabs, ty);
         for (int64_t i = 0; i < M * K; i++) /* Q4_K: min 0, so every other code is 15; Q8_0: +-127; Q4_0:
-                                              * d = 1 / -8 from the block's first value, the rest code 15 */
+                                              * d = 1 / -8 from the block's first value, the rest code 15;
+                                              * Q6_K likewise per 16: 1 sets the scale, -31/32 is code 63 */
             wf[i] = ty == R1_DT_Q4_K   ? (i % 32 == 0 ? 0.0f : 1.0f)
                     : ty == R1_DT_Q8_0 ? (i % 7 == 0 ? -1.0f : 1.0f)
-                                       : (i % 32 == 0 ? 1.0f : -1.0f);
+                    : ty == R1_DT_Q4_0 ? (i % 32 == 0 ? 1.0f : -1.0f)
+                                       : (i % 16 == 0 ? 1.0f : -0.96875f);
         void *w = malloc(r1_dtype_row_bytes(ty, M * K));
         r1_from_f32(w, wf, ty, M * K);
         void *w8 = interleaved(w, ty, M, K);

@@ -37,7 +37,7 @@ size_t r1_dtype_row_bytes(r1_dtype t, int64_t n) {
 }
 
 static const char *const NAMES[R1_DT_COUNT] = {"f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8",
-                                                   "q4_0_r8"};
+                                                   "q4_0_r8", "q6_K_r8"};
 
 const char *r1_dtype_name(r1_dtype t) { return (int)t >= 0 && t < R1_DT_COUNT ? NAMES[t] : "?"; }
 

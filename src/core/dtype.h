@@ -25,9 +25,10 @@ typedef enum {
     R1_DT_Q4_0 = 4,
     R1_DT_Q4_K = 5,
     R1_DT_Q6_K = 6,
-    R1_DT_Q4_K_R8 = 7, /* in memory only: Q4_K / Q8_0 / Q4_0 with 8 rows interleaved (core/repack.h) */
+    R1_DT_Q4_K_R8 = 7, /* in memory only: Q4_K / Q8_0 / Q4_0 / Q6_K with 8 rows interleaved (core/repack.h) */
     R1_DT_Q8_0_R8 = 8,
     R1_DT_Q4_0_R8 = 9,
+    R1_DT_Q6_K_R8 = 10,
     R1_DT_COUNT
 } r1_dtype;
 
@@ -37,6 +38,7 @@ static inline r1_dtype r1_dtype_base(r1_dtype t) {
     return t == R1_DT_Q4_K_R8   ? R1_DT_Q4_K
            : t == R1_DT_Q8_0_R8 ? R1_DT_Q8_0
            : t == R1_DT_Q4_0_R8 ? R1_DT_Q4_0
+           : t == R1_DT_Q6_K_R8 ? R1_DT_Q6_K
                                 : t;
 }
 
@@ -80,7 +82,8 @@ size_t r1_dtype_size(r1_dtype t);
 int64_t r1_dtype_block(r1_dtype t);
 /* Bytes of n elements; n must be a multiple of the block (asserted). */
 size_t r1_dtype_row_bytes(r1_dtype t, int64_t n);
-/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8", "q4_0_r8". */
+/* "f32", "f16", "bf16", "q8_0", "q4_0", "q4_K", "q6_K", "q4_K_r8", "q8_0_r8", "q4_0_r8",
+ * "q6_K_r8". */
 const char *r1_dtype_name(r1_dtype t);
 /* The file type named s (case-insensitive, as r1_dtype_name or llama.cpp
  * writes it), or -1. */

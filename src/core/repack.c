@@ -1,4 +1,4 @@
-/* repack: interleaving Q4_K / Q8_0 / Q4_0 rows by 8 and reading single rows back
+/* repack: interleaving Q4_K / Q8_0 / Q4_0 / Q6_K rows by 8 and reading single rows back
  * (see repack.h). Both directions are one loop over (group, block, row):
  * move_block copies one row's block between the plain and interleaved forms. */
 #include "core/repack.h"
@@ -9,7 +9,13 @@
 #include "core/status.h"
 
 r1_dtype r1_repack_type(r1_dtype t) {
-    return t == R1_DT_Q4_K ? R1_DT_Q4_K_R8 : t == R1_DT_Q8_0 ? R1_DT_Q8_0_R8 : t == R1_DT_Q4_0 ? R1_DT_Q4_0_R8 : t;
+    switch (t) {
+    case R1_DT_Q4_K: return R1_DT_Q4_K_R8;
+    case R1_DT_Q8_0: return R1_DT_Q8_0_R8;
+    case R1_DT_Q4_0: return R1_DT_Q4_0_R8;
+    case R1_DT_Q6_K: return R1_DT_Q6_K_R8;
+    default: return t;
+    }
 }
 
 bool r1_repack_ok(r1_dtype t, int64_t M, int64_t K) {
@@ -38,11 +44,21 @@ static inline __attribute__((always_inline)) void move_block(r1_dtype base, void
         r1_block_q8_0_r8 *o = g;
         move(&x->d, &o->d[j], 2, to_plain);
         for (int q = 0; q < 8; q++) move(x->qs + 4 * q, &o->qs[q][4 * j], 4, to_plain);
-    } else {
+    } else if (base == R1_DT_Q4_0) {
         r1_block_q4_0 *x = p;
         r1_block_q4_0_r8 *o = g;
         move(&x->d, &o->d[j], 2, to_plain);
         for (int q = 0; q < 4; q++) move(x->qs + 4 * q, &o->qs[q][4 * j], 4, to_plain);
+    } else {
+        r1_block_q6_K *x = p;
+        r1_block_q6_K_r8 *o = g;
+        move(&x->d, &o->d[j], 2, to_plain);
+        for (int m = 0; m < 4; m++) move(x->scales + 4 * m, &o->sc[m][4 * j], 4, to_plain);
+        for (int h = 0; h < 2; h++)
+            for (int q = 0; q < 8; q++) {
+                for (int pp = 0; pp < 2; pp++) move(x->ql + 64 * h + 32 * pp + 4 * q, &o->ql[h][pp][q][4 * j], 4, to_plain);
+                move(x->qh + 32 * h + 4 * q, &o->qh[h][q][4 * j], 4, to_plain);
+            }
     }
 }
 

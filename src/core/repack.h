@@ -1,5 +1,5 @@
-/* repack: Q4_K, Q8_0 and Q4_0 matrices with 8 rows interleaved
- * (R1_DT_Q4_K_R8, R1_DT_Q8_0_R8, R1_DT_Q4_0_R8), the in-memory form the decode kernels read. A GGUF row
+/* repack: Q4_K, Q8_0, Q4_0 and Q6_K matrices with 8 rows interleaved
+ * (R1_DT_Q4_K_R8, _Q8_0_R8, _Q4_0_R8, _Q6_K_R8), the in-memory form the decode kernels read. A GGUF row
  * keeps its blocks together, so a matvec unpacks each row's scales and sums
  * its lanes horizontally. Interleaved, one 32-byte load holds the same 4
  * code bytes of 8 rows (row j in dword j): an activation dword broadcast to
@@ -36,6 +36,17 @@ typedef struct {
     uint8_t qs[4][32]; /* group g: row j's qs bytes 4g .. 4g+3 (codes 4g.. low, 16+4g.. high) at 4j .. 4j+3 */
 } r1_block_q4_0_r8;
 _Static_assert(sizeof(r1_block_q4_0_r8) == 8 * sizeof(r1_block_q4_0), "interleaving moves bytes, adds none");
+
+/* Super-block b of rows 8G .. 8G+7, likewise. A group of 4 ql bytes holds
+ * codes l.. (low nibbles) and l + 64.. (high) of its half, the qh group
+ * the top bits of l, l + 32, l + 64, l + 96 (llama.cpp's Q6_K order). */
+typedef struct {
+    uint16_t d[8];          /* row j's f16 super-scale */
+    int8_t sc[4][32];       /* row j's scales 4m .. 4m+3 at sc[m][4j .. 4j+3] */
+    uint8_t ql[2][2][8][32]; /* half h, ql[64h + 32p + 4q ..] of row j at ql[h][p][q][4j ..] */
+    uint8_t qh[2][8][32];    /* half h, qh[32h + 4q ..] of row j at qh[h][q][4j ..] */
+} r1_block_q6_K_r8;
+_Static_assert(sizeof(r1_block_q6_K_r8) == 8 * sizeof(r1_block_q6_K), "interleaving moves bytes, adds none");
 
 /* The interleaved type of t, or t when it has none. */
 r1_dtype r1_repack_type(r1_dtype t);

@@ -147,6 +147,7 @@ QMATMUL_REF(k_qmatmul_q6_K_ref, r1_block_q6_K, r1_act_q8K, dot_q6_K)
 QMATMUL_R8_REF(k_qmatmul_q4_K_r8_ref, R1_DT_Q4_K_R8, r1_block_q4_K, r1_act_q8K, dot_q4_K)
 QMATMUL_R8_REF(k_qmatmul_q8_0_r8_ref, R1_DT_Q8_0_R8, r1_block_q8_0, r1_act_q8, dot_q8_0)
 QMATMUL_R8_REF(k_qmatmul_q4_0_r8_ref, R1_DT_Q4_0_R8, r1_block_q4_0, r1_act_q8, dot_q4_0)
+QMATMUL_R8_REF(k_qmatmul_q6_K_r8_ref, R1_DT_Q6_K_R8, r1_block_q6_K, r1_act_q8K, dot_q6_K)
 
 static void k_gemm_nn_f32_f32_ref(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj,
                                   const float *b, int64_t ldb, int64_t J, int64_t i0, int64_t i1, int64_t k0,
@@ -248,7 +249,7 @@ const r1_kernels r1_kernels_table_ref = {
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_ref, [R1_DT_Q4_0] = k_qmatmul_q4_0_ref,
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_ref, [R1_DT_Q6_K] = k_qmatmul_q6_K_ref,
                 [R1_DT_Q4_K_R8] = k_qmatmul_q4_K_r8_ref, [R1_DT_Q8_0_R8] = k_qmatmul_q8_0_r8_ref,
-                [R1_DT_Q4_0_R8] = k_qmatmul_q4_0_r8_ref},
+                [R1_DT_Q4_0_R8] = k_qmatmul_q4_0_r8_ref, [R1_DT_Q6_K_R8] = k_qmatmul_q6_K_r8_ref},
     .act_quantize = r1_act_quantize,
     .gemm_nn = k_gemm_nn_f32_f32_ref,
     .gemm_nn_bb = k_gemm_nn_bf16_bf16_ref,

@@ -485,17 +485,19 @@ const r1_kernels r1_kernels_table_avx2 = {
     .matmul = {[R1_DT_F32] = k_matmul_f32_f32_avx2, [R1_DT_F16] = k_matmul_f16_f32_avx2,
                [R1_DT_BF16] = k_matmul_bf16_f32_avx2},
     .qmatmul = {QMATMUL_ENTRIES(avx2), [R1_DT_Q4_K_R8] = r1_qmatmul_q4_K_r8_avx2,
-                [R1_DT_Q8_0_R8] = r1_qmatmul_q8_0_r8_avx2, [R1_DT_Q4_0_R8] = r1_qmatmul_q4_0_r8_avx2},
+                [R1_DT_Q8_0_R8] = r1_qmatmul_q8_0_r8_avx2, [R1_DT_Q4_0_R8] = r1_qmatmul_q4_0_r8_avx2,
+                [R1_DT_Q6_K_R8] = r1_qmatmul_q6_K_r8_avx2},
     /* 1536 x 1536 from DRAM, one Zen 3 core, the GEMM against the 4-row
      * kernel: Q8_0 1.25-1.36x at N = 24-32, 1.5-1.6x at 64-128; Q4_K
      * 1.05-1.09x at 24-32, 1.4x at 64-128; about even at 16 */
     .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx2, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx2, [R1_DT_Q6_K] = r1_qgemm_q6_K_avx2,
-              [R1_DT_Q4_K_R8] = r1_qgemm_q4_K_r8_avx2},
+              [R1_DT_Q4_K_R8] = r1_qgemm_q4_K_r8_avx2, [R1_DT_Q6_K_R8] = r1_qgemm_q6_K_r8_avx2},
     /* interleaved Q8_0 has no GEMM: its 8-row x 4-activation-row matvec
      * tiles ran 107-112 GFLOP/s at every N from 16 to 512 against the
      * GEMM's 90-108 (1536 x 1536, 1536 x 8960, 8960 x 1536, one Zen 3 core);
      * Q4_0 has none either, interleaved or not */
-    .qgemm_min_n = {[R1_DT_Q8_0] = 24, [R1_DT_Q4_K] = 24, [R1_DT_Q6_K] = 24, [R1_DT_Q4_K_R8] = 24},
+    .qgemm_min_n = {[R1_DT_Q8_0] = 24, [R1_DT_Q4_K] = 24, [R1_DT_Q6_K] = 24, [R1_DT_Q4_K_R8] = 24,
+                    [R1_DT_Q6_K_R8] = 24},
     .qgemm_ws = r1_qgemm_ws_avx2,
     .act_quantize = r1_act_quantize_avx2,
     .gemm_nn = k_gemm_nn_f32_f32_avx2,

@@ -20,6 +20,7 @@
 
 #include "kernels/tables.h"
 #include "kernels/x86_q4r8.h"
+#include "kernels/x86_q6r8.h"
 
 #define INLINE static inline __attribute__((always_inline))
 enum { R = 4,                /* activation rows per register tile */
@@ -343,6 +344,34 @@ INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K 
 }
 
 QGEMM_DRIVER(r1_qgemm_q6_K_avx2, r1_block_q6_K, r1_act_q8K, 256, pack_q6_K, tile_q6_K)
+
+/* The same panel from interleaved rows (core/repack.h): a group of ql / qh
+ * bytes already holds 4 codes of each row per dword (x86_q6r8.h), so there
+ * are no transposes. m is a multiple of 8 and mr 8 (r1_repack_ok). */
+static void pack_q6_K_r8(pk_q6_K *p, const r1_block_q6_K_r8 *w, int64_t nb, int64_t m, int mr) {
+    (void)mr;
+    const r1_block_q6_K_r8 *g8 = w + (m / 8) * nb;
+    for (int64_t b = 0; b < nb; b++) {
+        for (int h = 0; h < 2; h++)
+            for (int q = 0; q < 8; q++) {
+                __m256i c[4];
+                q6r8_codes(&g8[b], h, q, c);
+                for (int i = 0; i < 4; i++) _mm256_store_si256((__m256i *)p[b].q[32 * h + 8 * i + q], c[i]);
+            }
+        for (int j = 0; j < 8; j++) {
+            int8_t sc[16];
+            for (int s = 0; s < 16; s++) sc[s] = g8[b].sc[s / 4][4 * j + s % 4];
+            for (int s = 0; s < 16; s++) p[b].sc[s][2 * j] = p[b].sc[s][2 * j + 1] = sc[s];
+            for (int h = 0; h < 8; h++) {
+                p[b].off[h][2 * j] = (int16_t)(-32 * sc[2 * h]);
+                p[b].off[h][2 * j + 1] = (int16_t)(-32 * sc[2 * h + 1]);
+            }
+            p[b].d[j] = r1_f16_to_f32(g8[b].d[j]);
+        }
+    }
+}
+
+QGEMM_DRIVER(r1_qgemm_q6_K_r8_avx2, r1_block_q6_K_r8, r1_act_q8K, 256, pack_q6_K_r8, tile_q6_K)
 
 size_t r1_qgemm_ws_avx2(r1_dtype wt, int64_t K) {
     switch (r1_dtype_base(wt)) {

@@ -1,6 +1,7 @@
-/* x86_avx2_r8: the AVX2 matvecs for interleaved Q4_K, Q8_0 and Q4_0 weights
- * (core/repack.h) against 1-23 activation rows (decode, small batches; the
- * Q4_K GEMM in x86_avx2_qgemm.c takes more; Q8_0 and Q4_0 have none). A 32-byte load holds 4 codes of each
+/* x86_avx2_r8: the AVX2 matvecs for interleaved Q4_K, Q8_0, Q4_0 and Q6_K
+ * weights (core/repack.h) against 1-23 activation rows (decode, small
+ * batches; the Q4_K / Q6_K GEMMs in x86_avx2_qgemm.c take more; Q8_0 and
+ * Q4_0 have none). A 32-byte load holds 4 codes of each
  * of 8 rows; 4 activation bytes broadcast to every lane meet them in one
  * vpmaddubsw, and the lanes end as the 8 outputs (no horizontal sums).
  *
@@ -22,6 +23,7 @@
 #define STREAM_PF_BYTES 1024 /* Zen 3: x86_stream.h; Q4_K reads 1 KB further */
 #include "kernels/x86_stream.h"
 #include "kernels/x86_q4r8.h"
+#include "kernels/x86_q6r8.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -37,12 +39,25 @@
  * in parts (4 parts 77-79 against 83-86 tok/s at 1 thread, no change at 2),
  * so it keeps one stream. A group's sum over its blocks keeps its order:
  * the bits do not change. */
-enum { Q8_STREAMS = 3, Q4_0_PARTS = 4 };
+enum { Q8_STREAMS = 3, Q4_0_PARTS = 4, Q6_PARTS = 2 };
 
 static inline int32_t load32(const void *p) {
     int32_t v;
     memcpy(&v, p, 4);
     return v;
+}
+
+/* The int16 pair (lo, hi) as one dword. */
+static inline int32_t pair16(int16_t lo, int16_t hi) { return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16); }
+
+/* vpshufb indices: int16 half hh of every dword, twice. */
+static inline __m256i dup16(int hh) {
+    const char a = (char)(2 * hh), b = (char)(2 * hh + 1);
+    return _mm256_setr_epi8(a, b, a, b, (char)(4 + a), (char)(4 + b), (char)(4 + a), (char)(4 + b), (char)(8 + a),
+                            (char)(8 + b), (char)(8 + a), (char)(8 + b), (char)(12 + a), (char)(12 + b), (char)(12 + a),
+                            (char)(12 + b), a, b, a, b, (char)(4 + a), (char)(4 + b), (char)(4 + a), (char)(4 + b),
+                            (char)(8 + a), (char)(8 + b), (char)(8 + a), (char)(8 + b), (char)(12 + a), (char)(12 + b),
+                            (char)(12 + a), (char)(12 + b));
 }
 
 /* 8 outputs (rows of one group) for nx activation rows (1 or 2) at y,
@@ -223,6 +238,87 @@ INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
 
 R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_STREAMS)
 R8_Q8_KERNELS(q4_0, r1_block_q4_0_r8, Q4_0_PARTS)
+
+
+/* ---- Q6_K: codes 0..63 stand for q - 32 ----
+ * Per half and group q of 4 ql / qh bytes, the 4 code vectors (x86_q6r8.h);
+ * the two groups of a 16-element sub-block sum in int16 (each pair at most
+ * 2 * 63 * 128, two of them 32256 < 2^15), one vpmaddwd applies the 8 rows'
+ * scales, sign-extended from the stored bytes as int16 pairs. The -32 offset
+ * is 32 sum_s sc_s bsum_s. noinline: inlined next to another block (the
+ * decode's parts) gcc spilled the block's values to the stack. */
+static __attribute__((noinline)) __m256 block_q6_K(__m256 acc, const r1_block_q6_K_r8 *p, const r1_act_q8K *x) {
+    stream_prefetch((const char *)p + 1024, (int)(sizeof *p / 64));
+    /* scales 4m, 4m+2 (ev) and 4m+1, 4m+3 (od) of row j as the int16 pair in dword j */
+    __m256i ev[4], od[4], off = _mm256_setzero_si256();
+    #pragma GCC unroll 4
+    for (int m = 0; m < 4; m++) {
+        __m256i v = _mm256_loadu_si256((const __m256i *)p->sc[m]);
+        ev[m] = _mm256_srai_epi16(_mm256_slli_epi16(v, 8), 8);
+        od[m] = _mm256_srai_epi16(v, 8);
+        const int16_t *bs = x->bsums + 4 * m;
+        off = _mm256_add_epi32(off, _mm256_madd_epi16(ev[m], _mm256_set1_epi32(pair16(bs[0], bs[2]))));
+        off = _mm256_add_epi32(off, _mm256_madd_epi16(od[m], _mm256_set1_epi32(pair16(bs[1], bs[3]))));
+    }
+    __m256i isum = _mm256_setzero_si256();
+    #pragma GCC unroll 2
+    for (int h = 0; h < 2; h++)
+        #pragma GCC unroll 4
+        for (int pq = 0; pq < 4; pq++) { /* groups 2pq, 2pq+1: sub-blocks 8h + pq/2 + 2i for i = 0..3 */
+            __m256i s16[4];
+            #pragma GCC unroll 2
+            for (int t = 0; t < 2; t++) {
+                const int q = 2 * pq + t;
+                __m256i c[4];
+                q6r8_codes(p, h, q, c);
+                const int8_t *xq = x->qs + 128 * h + 4 * q;
+                #pragma GCC unroll 4
+                for (int i = 0; i < 4; i++) {
+                    __m256i pr = _mm256_maddubs_epi16(c[i], _mm256_set1_epi32(load32(xq + 32 * i)));
+                    s16[i] = t ? _mm256_add_epi16(s16[i], pr) : pr;
+                }
+            }
+            #pragma GCC unroll 4
+            for (int i = 0; i < 4; i++) {
+                const int sb = 8 * h + pq / 2 + 2 * i, m = sb / 4, k = sb % 4;
+                __m256i sc = _mm256_shuffle_epi8(k % 2 ? od[m] : ev[m], dup16(k / 2));
+                isum = _mm256_add_epi32(isum, _mm256_madd_epi16(s16[i], sc));
+            }
+        }
+    isum = _mm256_sub_epi32(isum, _mm256_slli_epi32(off, 5));
+    __m256 d = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p->d));
+    return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, _mm256_set1_ps(x->d)), acc);
+}
+
+/* Groups [g0, g1) for one activation row: Q6_PARTS groups from distant parts
+ * at a time, a block of each in turn, then the groups left over. */
+static void decode_q6_K(float *y, const r1_block_q6_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g0,
+                        int64_t g1) {
+    const int64_t h = (g1 - g0) / Q6_PARTS;
+    for (int64_t i = 0; i < h; i++) {
+        __m256 acc[Q6_PARTS];
+        for (int s = 0; s < Q6_PARTS; s++) acc[s] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++)
+            for (int s = 0; s < Q6_PARTS; s++) acc[s] = block_q6_K(acc[s], w + (g0 + s * h + i) * nb + b, x + b);
+        for (int s = 0; s < Q6_PARTS; s++) _mm256_storeu_ps(y + 8 * (g0 + s * h + i), acc[s]);
+    }
+    for (int64_t g = g0 + Q6_PARTS * h; g < g1; g++) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) acc = block_q6_K(acc, w + g * nb + b, x + b);
+        _mm256_storeu_ps(y + 8 * g, acc);
+    }
+}
+
+/* y[n, m] for m in [m0, m1) (multiples of 8), N below the GEMM's threshold:
+ * each activation row as decode does (a group's blocks stay in L1/L2 from
+ * one row to the next). */
+void r1_qmatmul_q6_K_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                             int64_t m1) {
+    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);
+    int64_t nb = K / 256;
+    const r1_act_q8K *x = xq;
+    for (int64_t n = 0; n < N; n++) decode_q6_K(y + n * ldy, w, x + n * nb, nb, m0 / 8, m1 / 8);
+}
 
 #else
 typedef int r1_no_avx2_r8_on_this_arch; /* ISO C forbids an empty translation unit */

@@ -57,9 +57,9 @@ typedef struct {
 
 /* Loads an HF folder (config.json + model.safetensors[.index.json]) or a
  * .gguf file (llama.cpp's deepseek2/qwen2/llama). Matrices stay mmap'd in
- * their file dtype (quantized ones too), except that Q4_K, Q8_0 and Q4_0
- * matrices are copied with 8 rows interleaved (R1_DT_Q4_K_R8 / _Q8_0_R8 /
- * _Q4_0_R8) when the
+ * their file dtype (quantized ones too), except that Q4_K, Q8_0, Q4_0 and
+ * Q6_K matrices are copied with 8 rows interleaved (R1_DT_Q4_K_R8 /
+ * _Q8_0_R8 / _Q4_0_R8 / _Q6_K_R8) when the
  * kernel table has a matvec for that form (R1_REPACK=0 turns it off); vectors
  * are converted to f32.
  * nthreads <= 0 means all online CPUs. */

@@ -11,7 +11,7 @@
  *    rotary halves become adjacent pairs: kept as stored, and the model's rope
  *    pairs adjacent elements instead (q.k is unchanged under the same
  *    permutation of both), written back permuted.
- * Matrices stay mmap'd in the file's type, except Q4_K / Q8_0 / Q4_0 ones the kernel
+ * Matrices stay mmap'd in the file's type, except Q4_K / Q8_0 / Q4_0 / Q6_K ones the kernel
  * table has an interleaved matvec for (copied, 8 rows interleaved: core/repack.h);
  * vectors become f32 in the slab. */
 #include <ctype.h>
@@ -289,7 +289,7 @@ static r1_status bind_mla(r1_model *m, const r1_gguf *g) {
     return R1_OK;
 }
 
-/* ---- interleaving Q4_K / Q8_0 / Q4_0 matrices for the decode kernels ---- */
+/* ---- interleaving Q4_K / Q8_0 / Q4_0 / Q6_K matrices for the decode kernels ---- */
 
 typedef struct {
     r1_model *m;
