@@ -56,7 +56,8 @@ static inline __attribute__((always_inline)) void move_block(r1_dtype base, void
         for (int m = 0; m < 4; m++) move(x->scales + 4 * m, &o->sc[m][4 * j], 4, to_plain);
         for (int h = 0; h < 2; h++)
             for (int q = 0; q < 8; q++) {
-                for (int pp = 0; pp < 2; pp++) move(x->ql + 64 * h + 32 * pp + 4 * q, &o->ql[h][pp][q][4 * j], 4, to_plain);
+                for (int pp = 0; pp < 2; pp++)
+                    move(x->ql + 64 * h + 32 * pp + 4 * q, &o->ql[h][pp][q][4 * j], 4, to_plain);
                 move(x->qh + 32 * h + 4 * q, &o->qh[h][q][4 * j], 4, to_plain);
             }
     }

@@ -128,7 +128,8 @@ INLINE void matvec_f32(float *y, const float *x, const float *w, int64_t K, int6
             for (int j = 0; j < 4; j++)
                 a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k + 8 * j), _mm256_loadu_ps(row + k + 8 * j), a[j]);
         }
-        for (int j = 0; k + 8 <= K; k += 8, j++) a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(row + k), a[j]);
+        for (int j = 0; k + 8 <= K; k += 8, j++)
+            a[j] = _mm256_fmadd_ps(_mm256_loadu_ps(x + k), _mm256_loadu_ps(row + k), a[j]);
         float tail = 0.0f;
         for (; k < K; k++) tail += x[k] * row[k];
         __m256 z = _mm256_setzero_ps();

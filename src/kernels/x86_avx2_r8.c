@@ -27,19 +27,21 @@
 
 #define INLINE static inline __attribute__((always_inline))
 
-/* Decode of Q8_0 reads each weight byte from DRAM once, and a core reads
- * faster from several distant places at once (see matvec in x86_avx2.c): one
- * activation row takes Q8_STREAMS groups of 8 rows from as many contiguous
- * parts of its rows, a block of each in turn. qwen2-1.5B-4L q8_0 decode, Zen 3,
- * best of 3 alternated runs, 1 thread / 2 threads: 1 part 46-48 / 76-82 tok/s,
- * 2 parts 57-60 / 93-101, 3 parts 62-64 / 102-109, 4 parts 59-64 / 97-99, 6
- * parts 53-56 / 88-91. Q4_0 likewise (qwen2-1.5B-4L q4_0): 1 part 77 / 138-142,
- * 2 parts 98-101 / 168-175, 3 parts 100-110 / 177-185, 4 parts 103-110 /
- * 179-187 (and 45 / 85-86 row-major). Q4_K does its own arithmetic per byte and was slower
- * in parts (4 parts 77-79 against 83-86 tok/s at 1 thread, no change at 2),
- * so it keeps one stream. A group's sum over its blocks keeps its order:
- * the bits do not change. */
-enum { Q8_STREAMS = 3, Q4_0_PARTS = 4, Q6_PARTS = 2 };
+/* Decode reads each weight byte from DRAM once, and a core reads faster from
+ * several distant places at once (see matvec in x86_avx2.c): one activation
+ * row takes PARTS groups of 8 rows from as many contiguous parts of its rows,
+ * a block of each in turn. A group's sum over its blocks keeps its order, so
+ * the bits do not depend on the parts. Decode of qwen2-1.5B-4L, Zen 3, best
+ * of 3 alternated runs, 1 thread / 2 threads, tok/s:
+ *  - q8_0: 1 part 46-48 / 76-82, 2 parts 57-60 / 93-101, 3 parts 62-64 /
+ *    102-109, 4 parts 59-64 / 97-99, 6 parts 53-56 / 88-91;
+ *  - q4_0: row-major 45 / 85-86, 1 part 77 / 138-142, 2 parts 98-101 /
+ *    168-175, 3 parts 100-110 / 177-185, 4 parts 103-110 / 179-187;
+ *  - q6_K: row-major 45-47 / 83-86, 1 part 47-48, 2 parts 53 / 73-93, 3
+ *    parts 51-52 / 89-91;
+ *  - Q4_K does more arithmetic per byte and was slower in parts (4 parts
+ *    77-79 against 83-86 at 1 thread, no change at 2): one stream. */
+enum { Q8_PARTS = 3, Q4_0_PARTS = 4, Q6_PARTS = 2 };
 
 static inline int32_t load32(const void *p) {
     int32_t v;
@@ -48,7 +50,9 @@ static inline int32_t load32(const void *p) {
 }
 
 /* The int16 pair (lo, hi) as one dword. */
-static inline int32_t pair16(int16_t lo, int16_t hi) { return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16); }
+static inline int32_t pair16(int16_t lo, int16_t hi) {
+    return (int32_t)((uint32_t)(uint16_t)lo | (uint32_t)(uint16_t)hi << 16);
+}
 
 /* vpshufb indices: int16 half hh of every dword, twice. */
 static inline __m256i dup16(int hh) {
@@ -236,7 +240,7 @@ INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
             }                                                                                                      \
     }
 
-R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_STREAMS)
+R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_PARTS)
 R8_Q8_KERNELS(q4_0, r1_block_q4_0_r8, Q4_0_PARTS)
 
 

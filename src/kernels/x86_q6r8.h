@@ -20,7 +20,8 @@ static inline __attribute__((always_inline)) void q6r8_codes(const r1_block_q6_K
     c[0] = _mm256_or_si256(_mm256_and_si256(a, lo4), _mm256_and_si256(_mm256_slli_epi16(hb, 4), top2));
     c[1] = _mm256_or_si256(_mm256_and_si256(b, lo4), _mm256_and_si256(_mm256_slli_epi16(hb, 2), top2));
     c[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(a, 4), lo4), _mm256_and_si256(hb, top2));
-    c[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), lo4), _mm256_and_si256(_mm256_srli_epi16(hb, 2), top2));
+    c[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(b, 4), lo4),
+                           _mm256_and_si256(_mm256_srli_epi16(hb, 2), top2));
 }
 
 #endif
