@@ -243,7 +243,6 @@ INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
 R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_PARTS)
 R8_Q8_KERNELS(q4_0, r1_block_q4_0_r8, Q4_0_PARTS)
 
-
 /* ---- Q6_K: codes 0..63 stand for q - 32 ----
  * Per half and group q of 4 ql / qh bytes, the 4 code vectors (x86_q6r8.h);
  * the two groups of a 16-element sub-block sum in int16 (each pair at most
@@ -294,6 +293,13 @@ static __attribute__((noinline)) __m256 block_q6_K(__m256 acc, const r1_block_q6
     return _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(d, _mm256_set1_ps(x->d)), acc);
 }
 
+/* The 8 outputs of group g for one activation row x. */
+static void group_q6_K(float *y, const r1_block_q6_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) acc = block_q6_K(acc, w + g * nb + b, x + b);
+    _mm256_storeu_ps(y + 8 * g, acc);
+}
+
 /* Groups [g0, g1) for one activation row: Q6_PARTS groups from distant parts
  * at a time, a block of each in turn, then the groups left over. */
 static void decode_q6_K(float *y, const r1_block_q6_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g0,
@@ -306,22 +312,24 @@ static void decode_q6_K(float *y, const r1_block_q6_K_r8 *w, const r1_act_q8K *x
             for (int s = 0; s < Q6_PARTS; s++) acc[s] = block_q6_K(acc[s], w + (g0 + s * h + i) * nb + b, x + b);
         for (int s = 0; s < Q6_PARTS; s++) _mm256_storeu_ps(y + 8 * (g0 + s * h + i), acc[s]);
     }
-    for (int64_t g = g0 + Q6_PARTS * h; g < g1; g++) {
-        __m256 acc = _mm256_setzero_ps();
-        for (int64_t b = 0; b < nb; b++) acc = block_q6_K(acc, w + g * nb + b, x + b);
-        _mm256_storeu_ps(y + 8 * g, acc);
-    }
+    for (int64_t g = g0 + Q6_PARTS * h; g < g1; g++) group_q6_K(y, w, x, nb, g);
 }
 
 /* y[n, m] for m in [m0, m1) (multiples of 8), N below the GEMM's threshold:
- * each activation row as decode does (a group's blocks stay in L1/L2 from
- * one row to the next). */
+ * decode, or per group of 8 weight rows every activation row while the
+ * group's blocks stay in cache (the same block sums in the same order, so a
+ * row gets the bits decode gives it). */
 void r1_qmatmul_q6_K_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
                              int64_t m1) {
     R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);
     int64_t nb = K / 256;
     const r1_act_q8K *x = xq;
-    for (int64_t n = 0; n < N; n++) decode_q6_K(y + n * ldy, w, x + n * nb, nb, m0 / 8, m1 / 8);
+    if (N == 1) {
+        decode_q6_K(y, w, x, nb, m0 / 8, m1 / 8);
+        return;
+    }
+    for (int64_t g = m0 / 8; g < m1 / 8; g++)
+        for (int64_t n = 0; n < N; n++) group_q6_K(y + n * ldy, w, x + n * nb, nb, g);
 }
 
 #else
