@@ -650,14 +650,12 @@ TEST(silu_mul_matches_ref) {
     free(g), free(u), free(g1), free(u1), free(g2), free(u2);
 }
 
-/* AVX2, f16/bf16 weights: a decoded row (N = 1, the 4-part matvec) gets the
- * bits the same row gets inside a batch (the 4 x 3 tiles), whatever the
- * batch size: a sequence's logits do not depend on what else is decoded with
+/* f16/bf16 weights: a decoded row (N = 1, the 4-part matvec) gets the bits
+ * the same row gets inside a batch (AVX2's 4 x 3 and AVX-512's 4 x 4 tiles),
+ * whatever the batch size: a sequence's logits do not depend on what else is decoded with
  * it. Ragged M and K cover the rows left over after the parts and the K
  * tail. */
-TEST(avx2_decode_rows_match_batched_bits) {
-    const r1_kernels *k = r1_kernels_avx2();
-    if (!k) return;
+static void decode_rows_match_batched(const r1_kernels *k) {
     r1_rng rng;
     r1_rng_seed(&rng, 21);
     const int64_t shapes[][3] = {{5, 103, 77}, {6, 64, 1024}, {17, 9, 35}};
@@ -673,11 +671,19 @@ TEST(avx2_decode_rows_match_batched_bits) {
             for (int64_t n = 0; n < N; n++) {
                 k->matmul[types[ty]](y1, M, x + n * K, 1, w, K, 0, M);
                 if (!same_bits(y1, yb + n * M, M))
-                    T_FAIL_AT("%s N=%lld M=%lld K=%lld: row %lld differs from its batch", r1_dtype_name(types[ty]),
-                              (long long)N, (long long)M, (long long)K, (long long)n);
+                    T_FAIL_AT("%s %s N=%lld M=%lld K=%lld: row %lld differs from its batch", k->isa,
+                              r1_dtype_name(types[ty]), (long long)N, (long long)M, (long long)K, (long long)n);
             }
             free(x), free(yb), free(y1), free(w);
         }
+}
+
+TEST(decode_rows_match_batched_bits) {
+    const char *isas[] = {"avx2", "avx512"};
+    for (int i = 0; i < COUNT(isas); i++) {
+        const r1_kernels *k = r1_kernels_for(isas[i]);
+        if (k) decode_rows_match_batched(k);
+    }
 }
 
 int main(void) {
@@ -688,7 +694,7 @@ int main(void) {
     RUN(training_products_match_ref);
     RUN(training_forward_matches_ref_and_threads);
     RUN(threads_give_identical_bits);
-    RUN(avx2_decode_rows_match_batched_bits);
+    RUN(decode_rows_match_batched_bits);
     RUN(threaded_matmul_matches_ref);
     RUN(dot_axpy_convert_match_ref);
     RUN(bf16_products_match_ref);

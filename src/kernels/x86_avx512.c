@@ -1,8 +1,10 @@
 /* x86_avx512: AVX-512 kernels (F/BW/VL/DQ + FMA/F16C), f32 accumulation.
  * Y = X W^T with the reduction dimension K contiguous in both operands:
- *  - N = 1 (decode) is memory-bound: 4 weight rows stream together, two
- *    16-wide accumulators per row hide the FMA latency, bf16 (shift left 16)
- *    and f16 (vcvtph2ps) widen on the fly; one horizontal sum per row.
+ *  - N = 1 (decode) is memory-bound: f16/bf16 read four weight rows from
+ *    four distant parts of the rows in lockstep, four prefetched streams,
+ *    with the bits the 4x4 tile gives the same row; f32 reads a row at a
+ *    time (4 FMA chains), one stream, for its bits. bf16 (shift left 16)
+ *    and f16 (vcvtph2ps) widen on the fly.
  *  - N > 1 is compute-bound: a 4x4 register tile (4 X rows x 4 W rows, 16
  *    accumulators) loads 8 vectors per 16 FMAs; X is blocked so a block stays
  *    in L2 while the 4 W rows of a tile stay in L1; the 16 horizontal sums of
@@ -71,15 +73,15 @@ INLINE __m512 reduce16(__m512 acc[4][4]) {
     return _mm512_permutexvar_ps(idx, s);
 }
 
-/* y[m0..m1) = W[m0..m1) x for one activation row: a weight row at a time
- * (4 FMA chains), so the rows are read in address order as one prefetched
- * stream (x86_stream.h); x stays in L1/L2. bf16/f16 widen on the fly. The
- * previous kernel streamed 4 rows side by side and prefetched the next 4;
- * on qwen2-1.5B f16 decode (1 thread, runs alternated) this is 25.4-27.3
- * tok/s against its 22.9-27.0, and the same kernel from an mmap'd file
- * streams 27-30 GB/s with or without the prefetch: f16 is near the wall. */
-INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
-                   r1_dtype t) {
+/* y[m0..m1) = W[m0..m1) x for one activation row, a weight row at a time (4
+ * FMA chains), so the rows are read in address order as one prefetched stream
+ * (x86_stream.h); x stays in L1/L2. This was the matvec of every type; f32
+ * weights and the bf16 training product keep it and its bits: f32 models are
+ * the ones r1 trains, a MoE expert that meets one token in training takes
+ * this path, and another summation order changed the demo's run on AVX2
+ * (docs/GRPO.md a11). */
+INLINE void matvec_stream(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
+                          r1_dtype t) {
     const int lines = t == R1_DT_F32 ? 4 : 2; /* 64 elements per step */
     for (int64_t m = m0; m < m1; m++) {
         const int64_t row = m * K;
@@ -150,6 +152,69 @@ INLINE void tile4x4(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t n
     if (nr > 1) _mm_mask_storeu_ps(y + ldy + m, ms, _mm512_extractf32x4_ps(s, 1));
     if (nr > 2) _mm_mask_storeu_ps(y + 2 * ldy + m, ms, _mm512_extractf32x4_ps(s, 2));
     if (nr > 3) _mm_mask_storeu_ps(y + 3 * ldy + m, ms, _mm512_extractf32x4_ps(s, 3));
+}
+
+/* Decode reads every weight byte from DRAM once, and one core reads faster
+ * from several distant places at once than from one stream (x86_avx2.c has
+ * the Zen 3 table): the f16/bf16 matvec cuts its rows into VSTREAMS
+ * contiguous parts and reads a row of each in lockstep, each prefetched
+ * VSTREAM_PF_BYTES ahead (4 streams need less distance each than one).
+ * qwen2-1.5B-4L f16 decode, Zen 5, 1 thread, tok/s over 3 alternated rounds:
+ * one stream 6 KB ahead (the matvec before) 33-36; 2 parts 2 KB ahead 37-39;
+ * 3 parts 1-2 KB 40-43; 4 parts 0.5 / 1 / 1.5 / 2 / 3 / 6 / 12 KB ahead
+ * 39-41 / 38-43 / 36-42 / 39-42 / 34-38 / 35-36 / 32-37. 2 threads: 55.6
+ * -> 66-68 (4 parts, 1-1.5 KB). */
+enum { VSTREAMS = 4, VSTREAM_PF_BYTES = 1024 };
+
+/* y[m[s]] = W[m[s]] x for S <= VSTREAMS rows (S a constant after inlining),
+ * x f32. Row s is one FMA chain over k in steps of 16 (the masked tail last)
+ * reduced by reduce16 as the tile's acc[0][s]: the bits tile4x4 gives the
+ * same row, so a decoded row does not depend on N, its part or the threads. */
+INLINE void matvec_rows(float *y, const float *x, const void *w, int64_t K, const int64_t *m, int S, r1_dtype t) {
+    int64_t row[VSTREAMS];
+    __m512 acc[4][4];
+    #pragma GCC unroll 8
+    for (int r = 0; r < 4; r++)
+        #pragma GCC unroll 8
+        for (int c = 0; c < 4; c++) acc[r][c] = _mm512_setzero_ps();
+    #pragma GCC unroll 8
+    for (int s = 0; s < S; s++) row[s] = m[s] * K;
+    int64_t k = 0;
+    for (; k + 32 <= K; k += 32) { /* 64 bytes of each row */
+        #pragma GCC unroll 8
+        for (int s = 0; s < S; s++) stream_prefetch_at((const uint16_t *)w + row[s] + k, VSTREAM_PF_BYTES, 1);
+        #pragma GCC unroll 2
+        for (int j = 0; j < 2; j++) {
+            __m512 xv = _mm512_loadu_ps(x + k + 16 * j);
+            #pragma GCC unroll 8
+            for (int s = 0; s < S; s++) acc[0][s] = _mm512_fmadd_ps(xv, wload(w, row[s] + k + 16 * j, t), acc[0][s]);
+        }
+    }
+    for (; k < K; k += 16) {
+        __mmask16 mk = lanes(K - k);
+        __m512 xv = _mm512_maskz_loadu_ps(mk, x + k);
+        #pragma GCC unroll 8
+        for (int s = 0; s < S; s++) acc[0][s] = _mm512_fmadd_ps(xv, wload_mask(w, row[s] + k, mk, t), acc[0][s]);
+    }
+    float out[16];
+    _mm512_storeu_ps(out, reduce16(acc));
+    #pragma GCC unroll 8
+    for (int s = 0; s < S; s++) y[m[s]] = out[s];
+}
+
+INLINE void matvec(float *y, const void *x, r1_dtype xt, const void *w, int64_t K, int64_t m0, int64_t m1,
+                   r1_dtype t) {
+    if (t == R1_DT_F32 || xt != R1_DT_F32) {
+        matvec_stream(y, x, xt, w, K, m0, m1, t);
+        return;
+    }
+    const int64_t h = (m1 - m0) / VSTREAMS;
+    for (int64_t i = 0; i < h; i++) {
+        int64_t m[VSTREAMS];
+        for (int s = 0; s < VSTREAMS; s++) m[s] = m0 + s * h + i;
+        matvec_rows(y, x, w, K, m, VSTREAMS, t);
+    }
+    for (int64_t r = m0 + VSTREAMS * h; r < m1; r++) matvec_rows(y, x, w, K, &r, 1, t);
 }
 
 INLINE void matmul(float *y, int64_t ldy, const void *x, r1_dtype xt, int64_t N, const void *w, int64_t K,

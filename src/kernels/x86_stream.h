@@ -25,12 +25,16 @@
 #define STREAM_PF_BYTES 6144
 #endif
 
-/* Prefetch `lines` cache lines from STREAM_PF_BYTES past p. The address is
- * formed as an integer because it may run past the matrix: a prefetch never
- * faults. */
-static inline __attribute__((always_inline)) void stream_prefetch(const void *p, int lines) {
-    uintptr_t a = (uintptr_t)p + STREAM_PF_BYTES;
+/* Prefetch `lines` cache lines from `ahead` (stream_prefetch:
+ * STREAM_PF_BYTES) bytes past p. The address is formed as an integer because
+ * it may run past the matrix: a prefetch never faults. */
+static inline __attribute__((always_inline)) void stream_prefetch_at(const void *p, uintptr_t ahead, int lines) {
+    uintptr_t a = (uintptr_t)p + ahead;
     for (int i = 0; i < lines; i++) _mm_prefetch((const char *)(a + 64u * (unsigned)i), _MM_HINT_T0);
+}
+
+static inline __attribute__((always_inline)) void stream_prefetch(const void *p, int lines) {
+    stream_prefetch_at(p, STREAM_PF_BYTES, lines);
 }
 
 /* Small-N products (batched decode) stream the weights too: the register
