@@ -1,0 +1,137 @@
+/* x86_avx512_r8: the AVX-512 (VNNI) matvec for interleaved Q4_K weights
+ * (core/repack.h) against fewer activation rows than the GEMM takes
+ * (decode, small batches). Each 64-byte load holds 8 codes of each of 8
+ * rows once paired (x86_q4r8z.h): 8 activation bytes broadcast to every
+ * 64-bit lane meet them in one vpmaddubsw, and one vpdpwssd applies the 8
+ * rows' sub-block scales, so a super-block of 8 rows costs 16 loads, 16
+ * vpermd, 48 nibble operations and 32 products per activation row, against
+ * a horizontal sum per row and sub-block broadcasts for the row-major
+ * kernel. A block's sums and scaling are the GEMM tile's (tile_q4_K in
+ * x86_avx512_qgemm.c) operation for operation, so a row gets the same bits
+ * in decode as in a batch, and any split of the rows the same bits too. */
+#if defined(__x86_64__)
+#include <immintrin.h>
+#include <string.h>
+
+#include "core/status.h"
+#include "kernels/tables.h"
+#include "kernels/x86_q4r8z.h"
+#include "kernels/x86_stream.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+/* Decode reads each weight byte from DRAM once, and a core reads faster from
+ * several distant places at once (see matvec in x86_avx512.c): one
+ * activation row takes PARTS groups of 8 rows from as many contiguous parts
+ * of the rows, a block of each in turn, each prefetched PF_AHEAD bytes
+ * ahead. qwen2-1.5B-4L q4_K decode, Zen 5, 1 thread, tok/s over 3
+ * alternated rounds (the row-major kernel before: 121-123): 1 part 2 / 6 /
+ * 8 / 12 KB ahead 117-145 / 150-162 / 128-144 / 108-130; 2 parts 1 / 2 / 4 /
+ * 6 KB ahead 157-162 / 143-163 / 144-158 / 146-148; 3 parts 145-163; 4
+ * parts 148-154. The roofline there was 160 (38-39 GB/s). */
+enum { PARTS = 2, PF_AHEAD = 2048 };
+
+static inline int64_t load64(const void *p) {
+    int64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* acc[r] += super-block p of 8 rows against activation block x[r * nb], for
+ * r < nx (1..4). */
+INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K *x, int64_t nb, int nx) {
+    stream_prefetch_at(p, PF_AHEAD, (int)(sizeof *p / 64));
+    q4r8z_scales s = q4r8z_unpack(p);
+    __m512i isum[4];
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) isum[r] = _mm512_setzero_si512();
+    #pragma GCC unroll 4
+    for (int c = 0; c < 4; c++) {
+        __m512i s0 = q4r8z_scale(&s, 2 * c), s1 = q4r8z_scale(&s, 2 * c + 1);
+        const int lo_at = r1_act_q4_K_pos(64 * c), hi_at = r1_act_q4_K_pos(64 * c + 32);
+        #pragma GCC unroll 4
+        for (int v = 0; v < 4; v++) {
+            __m512i lo, hi;
+            q4r8z_codes(p, c, v, &lo, &hi);
+            #pragma GCC unroll 4
+            for (int r = 0; r < nx; r++) {
+                const int8_t *xq = x[r * nb].qs;
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(lo, _mm512_set1_epi64(load64(xq + lo_at + 8 * v))), s0);
+                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(hi, _mm512_set1_epi64(load64(xq + hi_at + 8 * v))), s1);
+            }
+        }
+    }
+    __m512 d = q4r8z_f16x2(p->d), dmin = q4r8z_f16x2(p->dmin);
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) {
+        const r1_act_q8K *xb = &x[r * nb];
+        __m512i ms = _mm512_dpwssd_epi32(_mm512_setzero_si512(), s.mn[0], _mm512_set1_epi64(load64(xb->bsums32)));
+        ms = _mm512_dpwssd_epi32(ms, s.mn[1], _mm512_set1_epi64(load64(xb->bsums32 + 4)));
+        __m512 t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[r]), d, _mm512_mul_ps(_mm512_cvtepi32_ps(ms), dmin));
+        acc[r] = _mm512_fmadd_ps(t, _mm512_set1_ps(xb->d), acc[r]);
+    }
+}
+
+/* The 8 outputs of a row's accumulator: lane 2j + lane 2j+1 (store_tile's sum). */
+INLINE void store8(float *y, __m512 acc) {
+    __m512 t = _mm512_add_ps(acc, _mm512_permute_ps(acc, 0xb1));
+    _mm256_storeu_ps(y, _mm512_castps512_ps256(_mm512_maskz_compress_ps(0x5555, t)));
+}
+
+/* 8 outputs (one group) for nx activation rows at y, y + ldy, ...: w is the
+ * group's nb blocks, x the first activation row. */
+INLINE void group_q4_K(float *y, int64_t ldy, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int nx) {
+    __m512 acc[4];
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < nb; b++) block_q4_K(acc, &w[b], x + b, nb, nx);
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) store8(y + r * ldy, acc[r]);
+}
+
+/* Groups [g0, g1) for one activation row: PARTS groups from distant parts at
+ * a time, a block of each in turn, then the groups left over. */
+static void decode_q4_K(float *y, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g0, int64_t g1) {
+    const int64_t h = (g1 - g0) / PARTS;
+    for (int64_t i = 0; i < h; i++) {
+        __m512 acc[PARTS];
+        const r1_block_q4_K_r8 *p[PARTS];
+        #pragma GCC unroll 8
+        for (int s = 0; s < PARTS; s++) acc[s] = _mm512_setzero_ps(), p[s] = w + (g0 + s * h + i) * nb;
+        for (int64_t b = 0; b < nb; b++)
+            #pragma GCC unroll 8
+            for (int s = 0; s < PARTS; s++) block_q4_K(&acc[s], p[s] + b, x + b, nb, 1);
+        #pragma GCC unroll 8
+        for (int s = 0; s < PARTS; s++) store8(y + 8 * (g0 + s * h + i), acc[s]);
+    }
+    for (int64_t g = g0 + PARTS * h; g < g1; g++) group_q4_K(y + 8 * g, 0, w + g * nb, x, nb, 1);
+}
+
+/* y[n, m] for m in [m0, m1) (multiples of 8): decode, or per group of 8
+ * weight rows the activation rows 4 at a time while the group's blocks stay
+ * in cache. */
+void r1_qmatmul_q4_K_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                               int64_t m0, int64_t m1) {
+    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0); /* whole groups: the splits are multiples of 16, M of 8 */
+    int64_t nb = K / 256;
+    const r1_block_q4_K_r8 *wr = w;
+    const r1_act_q8K *x = xq;
+    if (N == 1) {
+        decode_q4_K(y, wr, x, nb, m0 / 8, m1 / 8);
+        return;
+    }
+    for (int64_t m = m0; m < m1; m += 8)
+        for (int64_t n = 0; n < N; n += 4) {
+            const r1_block_q4_K_r8 *g = wr + (m / 8) * nb;
+            switch (N - n < 4 ? N - n : 4) {
+            case 1: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;
+            case 2: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;
+            case 3: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;
+            default: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;
+            }
+        }
+}
+
+#else
+typedef int r1_no_avx512_r8_on_this_arch; /* ISO C forbids an empty translation unit */
+#endif
