@@ -42,9 +42,14 @@ static inline int64_t load64(const void *p) {
 INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K *x, int64_t nb, int nx) {
     stream_prefetch_at(p, PF_AHEAD, (int)(sizeof *p / 64));
     q4r8z_scales s = q4r8z_unpack(p);
-    __m512i isum[4];
+    /* CH chains per activation row: one vpdpwssd chain through a block is
+     * 32 products long and bounded the matvec by its latency */
+    const int CH = nx == 1 ? 4 : 2;
+    __m512i isum[4][4];
     #pragma GCC unroll 4
-    for (int r = 0; r < nx; r++) isum[r] = _mm512_setzero_si512();
+    for (int r = 0; r < nx; r++)
+        #pragma GCC unroll 4
+        for (int h = 0; h < CH; h++) isum[r][h] = _mm512_setzero_si512();
     #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
         __m512i s0 = q4r8z_scale(&s, 2 * c), s1 = q4r8z_scale(&s, 2 * c + 1);
@@ -56,8 +61,9 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
             #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * nb].qs;
-                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(lo, _mm512_set1_epi64(load64(xq + lo_at + 8 * v))), s0);
-                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(hi, _mm512_set1_epi64(load64(xq + hi_at + 8 * v))), s1);
+                __m512i *a = &isum[r][c % CH];
+                *a = _mm512_dpwssd_epi32(*a, _mm512_maddubs_epi16(lo, _mm512_set1_epi64(load64(xq + lo_at + 8 * v))), s0);
+                *a = _mm512_dpwssd_epi32(*a, _mm512_maddubs_epi16(hi, _mm512_set1_epi64(load64(xq + hi_at + 8 * v))), s1);
             }
         }
     }
@@ -67,7 +73,10 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
         const r1_act_q8K *xb = &x[r * nb];
         __m512i ms = _mm512_dpwssd_epi32(_mm512_setzero_si512(), s.mn[0], _mm512_set1_epi64(load64(xb->bsums32)));
         ms = _mm512_dpwssd_epi32(ms, s.mn[1], _mm512_set1_epi64(load64(xb->bsums32 + 4)));
-        __m512 t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(isum[r]), d, _mm512_mul_ps(_mm512_cvtepi32_ps(ms), dmin));
+        __m512i is = isum[r][0]; /* exact: the chains' order does not matter */
+        #pragma GCC unroll 4
+        for (int h = 1; h < CH; h++) is = _mm512_add_epi32(is, isum[r][h]);
+        __m512 t = _mm512_fmsub_ps(_mm512_cvtepi32_ps(is), d, _mm512_mul_ps(_mm512_cvtepi32_ps(ms), dmin));
         acc[r] = _mm512_fmadd_ps(t, _mm512_set1_ps(xb->d), acc[r]);
     }
 }
