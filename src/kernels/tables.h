@@ -19,11 +19,17 @@ void r1_qgemm_q4_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, cons
                           int64_t m1, void *ws);
 void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
                           int64_t m1, void *ws);
+void r1_qgemm_q8_0_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                             int64_t m1, void *ws);
 void r1_qgemm_q4_K_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
                              int64_t m1, void *ws);
 size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K);
-/* x86_avx512_r8.c: the matvec for interleaved Q4_K (core/repack.h) */
+/* x86_avx512_r8.c: the matvecs for interleaved Q4_K, Q8_0 and Q4_0 (core/repack.h) */
 void r1_qmatmul_q4_K_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                               int64_t m0, int64_t m1);
+void r1_qmatmul_q8_0_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
+                               int64_t m0, int64_t m1);
+void r1_qmatmul_q4_0_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
                                int64_t m0, int64_t m1);
 void r1_act_quantize_avx512(r1_dtype wt, void *xq, const float *x, int64_t K); /* x86_avx512_qact.c */
 /* x86_avx2_qgemm.c: the avx2 table's quantized GEMM slots */

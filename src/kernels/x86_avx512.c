@@ -891,7 +891,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
  * (1024 x 1536 weights streamed from DRAM, 1 thread, Zen 5 box under load:
  * Q8_0 at N = 6 by 12%, Q4_K at N = 8 by 30% and even at 6; Q6_K, whose
  * packing is the dearest, lost at N = 8 by 20%). */
-#define QGEMM_MIN_N {[R1_DT_Q8_0] = 6, [R1_DT_Q4_K] = 6, [R1_DT_Q6_K] = 12, [R1_DT_Q4_K_R8] = 6}
+#define QGEMM_MIN_N {[R1_DT_Q8_0] = 6, [R1_DT_Q4_K] = 6, [R1_DT_Q6_K] = 12, [R1_DT_Q4_K_R8] = 6, [R1_DT_Q8_0_R8] = 6}
 
 /* Two tables: the bf16 products use vdpbf16ps only where the CPU has
  * AVX512-BF16 (cpu_features.c picks); otherwise they widen to f32. */
@@ -901,9 +901,11 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
                [R1_DT_BF16] = k_matmul_bf16_f32_avx512},                                                   \
     .qmatmul = {[R1_DT_Q8_0] = k_qmatmul_q8_0_z_avx512, [R1_DT_Q4_0] = k_qmatmul_q4_0_avx512,               \
                 [R1_DT_Q4_K] = k_qmatmul_q4_K_z_avx512, [R1_DT_Q6_K] = k_qmatmul_q6_K_z_avx512,              \
-                [R1_DT_Q4_K_R8] = r1_qmatmul_q4_K_r8_avx512},                                               \
+                [R1_DT_Q4_K_R8] = r1_qmatmul_q4_K_r8_avx512, [R1_DT_Q8_0_R8] = r1_qmatmul_q8_0_r8_avx512,   \
+                [R1_DT_Q4_0_R8] = r1_qmatmul_q4_0_r8_avx512},                                               \
     .qgemm = {[R1_DT_Q8_0] = r1_qgemm_q8_0_avx512, [R1_DT_Q4_K] = r1_qgemm_q4_K_avx512,                    \
-              [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512, [R1_DT_Q4_K_R8] = r1_qgemm_q4_K_r8_avx512},             \
+              [R1_DT_Q6_K] = r1_qgemm_q6_K_avx512, [R1_DT_Q4_K_R8] = r1_qgemm_q4_K_r8_avx512,              \
+              [R1_DT_Q8_0_R8] = r1_qgemm_q8_0_r8_avx512},                                                  \
     .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
     .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
     .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, .silu_mul = k_silu_mul_avx512, \

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "kernels/tables.h"
-#include "kernels/x86_q4r8z.h"
+#include "kernels/x86_r8z.h"
 
 #define INLINE static inline __attribute__((always_inline))
 enum { R = 4,          /* activation rows per register tile */
@@ -88,7 +88,7 @@ static void pack_q8_0(pk_q8_0 *p, const r1_block_q8_0 *w, int64_t nb, int64_t m,
         for (int c = 0; c < 4; c++) _mm512_store_si512((__m512i *)p[b].q[c], _mm512_xor_si512(o[c], flip));
         uint16_t h[8];
         for (int j = 0; j < 8; j++) h[j] = row[j][b].d;
-        _mm512_store_ps(p[b].d, q4r8z_f16x2(h));
+        _mm512_store_ps(p[b].d, r8z_f16x2(h));
     }
 }
 
@@ -114,19 +114,43 @@ INLINE void tile_q8_0(float *y, int64_t ldy, const pk_q8_0 *p, const r1_act_q8 *
     store_tile(y, ldy, acc, nr, mr);
 }
 
-void r1_qgemm_q8_0_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
-                                int64_t m0, int64_t m1, void *ws) {
+/* The same panel from 8 interleaved rows (core/repack.h): one vpermd pairs
+ * each row's code dwords (x86_r8z.h). m is a multiple of 8. */
+static void pack_q8_0_r8(pk_q8_0 *p, const r1_block_q8_0_r8 *w, int64_t nb, int64_t m, int mr) {
+    (void)mr;
+    const r1_block_q8_0_r8 *g8 = w + (m / 8) * nb;
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    for (int64_t b = 0; b < nb; b++) {
+        for (int c = 0; c < 4; c++) _mm512_store_si512((__m512i *)p[b].q[c], _mm512_xor_si512(r8z_pair(g8[b].qs[2 * c]), flip));
+        _mm512_store_ps(p[b].d, r8z_f16x2(g8[b].d));
+    }
+}
+
+/* Per activation block and panel of 8 weight rows: pack, then R rows at a time. */
+INLINE void qgemm_q8_0(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                       int64_t m1, void *ws, bool r8) {
     int64_t nb = K / 32, xb = xblock_rows((size_t)nb * sizeof(r1_act_q8));
     const r1_act_q8 *x = xq;
     for (int64_t n0 = 0; n0 < N; n0 += xb) {
         int64_t n1 = min64(N, n0 + xb);
         for (int64_t m = m0; m < m1; m += 8) {
             int mr = (int)min64(8, m1 - m);
-            pack_q8_0(ws, w, nb, m, mr);
+            if (r8) pack_q8_0_r8(ws, w, nb, m, mr);
+            else pack_q8_0(ws, w, nb, m, mr);
             for (int64_t n = n0; n < n1; n += R)
                 tile_q8_0(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
         }
     }
+}
+
+void r1_qgemm_q8_0_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                          int64_t m1, void *ws) {
+    qgemm_q8_0(y, ldy, xq, N, w, K, m0, m1, ws, false);
+}
+
+void r1_qgemm_q8_0_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
+                             int64_t m1, void *ws) {
+    qgemm_q8_0(y, ldy, xq, N, w, K, m0, m1, ws, true);
 }
 
 /* ---- Q4_K: sum_j sc_j sum_i q_i x_i (exact int32 per super-block), minus
@@ -184,8 +208,8 @@ static void pack_q4_K(pk_q4_K *p, const r1_block_q4_K *w, int64_t nb, int64_t m,
         __m512i mlo = _mm512_cvtepu8_epi16(_mm512_castsi512_si256(m8)), mhi = _mm512_cvtepu8_epi16(_mm512_extracti64x4_epi64(m8, 1));
         for (int s = 0; s < 8; s++) _mm512_store_si512((__m512i *)p[b].sc[s], _mm512_permutex2var_epi16(slo, isc[s], shi));
         for (int h = 0; h < 2; h++) _mm512_store_si512((__m512i *)p[b].mn[h], _mm512_permutex2var_epi16(mlo, imn[h], mhi));
-        _mm512_store_ps(p[b].d, q4r8z_f16x2(d));
-        _mm512_store_ps(p[b].dmin, q4r8z_f16x2(dmin));
+        _mm512_store_ps(p[b].d, r8z_f16x2(d));
+        _mm512_store_ps(p[b].dmin, r8z_f16x2(dmin));
     }
 }
 
@@ -230,7 +254,7 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
 }
 
 /* The same panel from 8 interleaved rows (core/repack.h): one vpermd pairs
- * each row's code dwords (x86_q4r8z.h), the scales unpack for all 8 rows at
+ * each row's code dwords (x86_r8z.h), the scales unpack for all 8 rows at
  * once. m is a multiple of 8 and the group is whole. */
 static void pack_q4_K_r8(pk_q4_K *p, const r1_block_q4_K_r8 *w, int64_t nb, int64_t m, int mr) {
     (void)mr;
@@ -239,15 +263,15 @@ static void pack_q4_K_r8(pk_q4_K *p, const r1_block_q4_K_r8 *w, int64_t nb, int6
         for (int c = 0; c < 4; c++)
             for (int v = 0; v < 4; v++) {
                 __m512i lo, hi;
-                q4r8z_codes(&g8[b], c, v, &lo, &hi);
+                r8z_q4_K_codes(&g8[b], c, v, &lo, &hi);
                 _mm512_store_si512((__m512i *)p[b].q[2 * c][v], lo);
                 _mm512_store_si512((__m512i *)p[b].q[2 * c + 1][v], hi);
             }
-        q4r8z_scales s = q4r8z_unpack(&g8[b]);
-        for (int sb = 0; sb < 8; sb++) _mm512_store_si512((__m512i *)p[b].sc[sb], q4r8z_scale(&s, sb));
+        r8z_q4_K_scales s = r8z_q4_K_unpack(&g8[b]);
+        for (int sb = 0; sb < 8; sb++) _mm512_store_si512((__m512i *)p[b].sc[sb], r8z_q4_K_scale(&s, sb));
         for (int h = 0; h < 2; h++) _mm512_store_si512((__m512i *)p[b].mn[h], s.mn[h]);
-        _mm512_store_ps(p[b].d, q4r8z_f16x2(g8[b].d));
-        _mm512_store_ps(p[b].dmin, q4r8z_f16x2(g8[b].dmin));
+        _mm512_store_ps(p[b].d, r8z_f16x2(g8[b].d));
+        _mm512_store_ps(p[b].dmin, r8z_f16x2(g8[b].dmin));
     }
 }
 
@@ -345,7 +369,7 @@ static void pack_q6_K(pk_q6_K *p, const r1_block_q6_K *w, int64_t nb, int64_t m,
                                                 _mm512_permutex2var_epi16(a[2], ioff[h], a[3]));
             _mm512_store_si512((__m512i *)p[b].off[h], _mm512_mullo_epi16(v, _mm512_set1_epi16(-32)));
         }
-        _mm512_store_ps(p[b].d, q4r8z_f16x2(d));
+        _mm512_store_ps(p[b].d, r8z_f16x2(d));
     }
 }
 
@@ -402,7 +426,8 @@ void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, cons
 
 size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K) {
     switch (wt) {
-    case R1_DT_Q8_0: return (size_t)(K / 32) * sizeof(pk_q8_0);
+    case R1_DT_Q8_0:
+    case R1_DT_Q8_0_R8: return (size_t)(K / 32) * sizeof(pk_q8_0);
     case R1_DT_Q4_K:
     case R1_DT_Q4_K_R8: return (size_t)(K / 256) * sizeof(pk_q4_K);
     case R1_DT_Q6_K: return (size_t)(K / 256) * sizeof(pk_q6_K);

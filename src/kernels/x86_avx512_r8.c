@@ -1,12 +1,16 @@
-/* x86_avx512_r8: the AVX-512 (VNNI) matvec for interleaved Q4_K weights
- * (core/repack.h) against fewer activation rows than the GEMM takes
+/* x86_avx512_r8: the AVX-512 (VNNI) matvecs for interleaved Q4_K and Q8_0
+ * weights (core/repack.h) against fewer activation rows than the GEMM takes
  * (decode, small batches). Each 64-byte load holds 8 codes of each of 8
- * rows once paired (x86_q4r8z.h): 8 activation bytes broadcast to every
- * 64-bit lane meet them in one vpmaddubsw, and one vpdpwssd applies the 8
- * rows' sub-block scales, so a super-block of 8 rows costs 16 loads, 16
- * vpermd, 48 nibble operations and 32 products per activation row, against
- * a horizontal sum per row and sub-block broadcasts for the row-major
- * kernel. A block's sums and scaling are the GEMM tile's (tile_q4_K in
+ * rows once paired (x86_r8z.h), and 8 activation bytes broadcast to every
+ * 64-bit lane meet them in one instruction:
+ *  - Q4_K: vpmaddubsw, then one vpdpwssd applies the 8 rows' sub-block
+ *    scales, so a super-block of 8 rows costs 16 loads, 16 vpermd, 48
+ *    nibble operations and 32 products per activation row, against a
+ *    horizontal sum per row and sub-block broadcasts for the row-major
+ *    kernel;
+ *  - Q8_0: vpdpbusd on the codes + 128 (one vpxord), the extra 128 sum(x)
+ *    taken off where the block sum starts, as in the GEMM.
+ * A block's sums and scaling are the GEMM tile's (tile_q4_K, tile_q8_0 in
  * x86_avx512_qgemm.c) operation for operation, so a row gets the same bits
  * in decode as in a batch, and any split of the rows the same bits too. */
 #if defined(__x86_64__)
@@ -15,7 +19,7 @@
 
 #include "core/status.h"
 #include "kernels/tables.h"
-#include "kernels/x86_q4r8z.h"
+#include "kernels/x86_r8z.h"
 #include "kernels/x86_stream.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -30,6 +34,12 @@
  * 6 KB ahead 157-162 / 143-163 / 144-158 / 146-148; 3 parts 145-163; 4
  * parts 148-154. The roofline there was 160 (38-39 GB/s). */
 enum { PARTS = 2, PF_AHEAD = 2048 };
+#ifndef Q8_PARTS
+#define Q8_PARTS 2
+#endif
+#ifndef Q8_PF
+#define Q8_PF 2048
+#endif
 
 static inline int64_t load64(const void *p) {
     int64_t v;
@@ -41,7 +51,7 @@ static inline int64_t load64(const void *p) {
  * r < nx (1..4). */
 INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K *x, int64_t nb, int nx) {
     stream_prefetch_at(p, PF_AHEAD, (int)(sizeof *p / 64));
-    q4r8z_scales s = q4r8z_unpack(p);
+    r8z_q4_K_scales s = r8z_q4_K_unpack(p);
     /* CH chains per activation row: one vpdpwssd chain through a block is
      * 32 products long and bounded the matvec by its latency */
     const int CH = nx == 1 ? 4 : 2;
@@ -52,12 +62,12 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
         for (int h = 0; h < CH; h++) isum[r][h] = _mm512_setzero_si512();
     #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {
-        __m512i s0 = q4r8z_scale(&s, 2 * c), s1 = q4r8z_scale(&s, 2 * c + 1);
+        __m512i s0 = r8z_q4_K_scale(&s, 2 * c), s1 = r8z_q4_K_scale(&s, 2 * c + 1);
         const int lo_at = r1_act_q4_K_pos(64 * c), hi_at = r1_act_q4_K_pos(64 * c + 32);
         #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
             __m512i lo, hi;
-            q4r8z_codes(p, c, v, &lo, &hi);
+            r8z_q4_K_codes(p, c, v, &lo, &hi);
             #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * nb].qs;
@@ -67,7 +77,7 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
             }
         }
     }
-    __m512 d = q4r8z_f16x2(p->d), dmin = q4r8z_f16x2(p->dmin);
+    __m512 d = r8z_f16x2(p->d), dmin = r8z_f16x2(p->dmin);
     #pragma GCC unroll 4
     for (int r = 0; r < nx; r++) {
         const r1_act_q8K *xb = &x[r * nb];
@@ -87,59 +97,107 @@ INLINE void store8(float *y, __m512 acc) {
     _mm256_storeu_ps(y, _mm512_castps512_ps256(_mm512_maskz_compress_ps(0x5555, t)));
 }
 
-/* 8 outputs (one group) for nx activation rows at y, y + ldy, ...: w is the
- * group's nb blocks, x the first activation row. */
-INLINE void group_q4_K(float *y, int64_t ldy, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int nx) {
-    __m512 acc[4];
+/* acc[r] += block p of 8 Q8_0 rows against activation block x[r * nb], r < nx. */
+INLINE void block_q8_0(__m512 *acc, const r1_block_q8_0_r8 *p, const r1_act_q8 *x, int64_t nb, int nx) {
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    stream_prefetch_at(p, Q8_PF, 5); /* 272 bytes: 4.25 lines a block */
+    __m512i w[4];
     #pragma GCC unroll 4
-    for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();
-    for (int64_t b = 0; b < nb; b++) block_q4_K(acc, &w[b], x + b, nb, nx);
+    for (int c = 0; c < 4; c++) w[c] = _mm512_xor_si512(r8z_pair(p->qs[2 * c]), flip);
+    __m512 dw = r8z_f16x2(p->d);
     #pragma GCC unroll 4
-    for (int r = 0; r < nx; r++) store8(y + r * ldy, acc[r]);
+    for (int r = 0; r < nx; r++) {
+        const r1_act_q8 *xb = &x[r * nb];
+        __m512i s = _mm512_set1_epi32(-64 * xb->sum);
+        #pragma GCC unroll 4
+        for (int c = 0; c < 4; c++) s = _mm512_dpbusd_epi32(s, w[c], _mm512_set1_epi64(load64(xb->qs + 8 * c)));
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xb->d)), acc[r]);
+    }
 }
 
-/* Groups [g0, g1) for one activation row: PARTS groups from distant parts at
- * a time, a block of each in turn, then the groups left over. */
-static void decode_q4_K(float *y, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g0, int64_t g1) {
-    const int64_t h = (g1 - g0) / PARTS;
-    for (int64_t i = 0; i < h; i++) {
-        __m512 acc[PARTS];
-        const r1_block_q4_K_r8 *p[PARTS];
-        #pragma GCC unroll 8
-        for (int s = 0; s < PARTS; s++) acc[s] = _mm512_setzero_ps(), p[s] = w + (g0 + s * h + i) * nb;
-        for (int64_t b = 0; b < nb; b++)
-            #pragma GCC unroll 8
-            for (int s = 0; s < PARTS; s++) block_q4_K(&acc[s], p[s] + b, x + b, nb, 1);
-        #pragma GCC unroll 8
-        for (int s = 0; s < PARTS; s++) store8(y + 8 * (g0 + s * h + i), acc[s]);
+/* As block_q8_0 for Q4_0 (codes 0..15 standing for q - 8): the paired low
+ * nibbles are codes 8v .. 8v+7 of each row, the high nibbles 16 + 8v ..;
+ * the -8 sum(x) starts the block sum, half in each of the row's two lanes. */
+INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *x, int64_t nb, int nx) {
+    const __m512i lo4 = _mm512_set1_epi8(15);
+    stream_prefetch_at(p, Q8_PF, 3); /* 144 bytes: 2.25 lines a block */
+    __m512i lo[2], hi[2];
+    #pragma GCC unroll 2
+    for (int v = 0; v < 2; v++) {
+        __m512i raw = r8z_pair(p->qs[2 * v]);
+        lo[v] = _mm512_and_si512(raw, lo4);
+        hi[v] = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo4);
     }
-    for (int64_t g = g0 + PARTS * h; g < g1; g++) group_q4_K(y + 8 * g, 0, w + g * nb, x, nb, 1);
-}
-
-/* y[n, m] for m in [m0, m1) (multiples of 8): decode, or per group of 8
- * weight rows the activation rows 4 at a time while the group's blocks stay
- * in cache. */
-void r1_qmatmul_q4_K_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,
-                               int64_t m0, int64_t m1) {
-    R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0); /* whole groups: the splits are multiples of 16, M of 8 */
-    int64_t nb = K / 256;
-    const r1_block_q4_K_r8 *wr = w;
-    const r1_act_q8K *x = xq;
-    if (N == 1) {
-        decode_q4_K(y, wr, x, nb, m0 / 8, m1 / 8);
-        return;
-    }
-    for (int64_t m = m0; m < m1; m += 8)
-        for (int64_t n = 0; n < N; n += 4) {
-            const r1_block_q4_K_r8 *g = wr + (m / 8) * nb;
-            switch (N - n < 4 ? N - n : 4) {
-            case 1: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;
-            case 2: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;
-            case 3: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;
-            default: group_q4_K(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;
-            }
+    __m512 dw = r8z_f16x2(p->d);
+    #pragma GCC unroll 4
+    for (int r = 0; r < nx; r++) {
+        const r1_act_q8 *xb = &x[r * nb];
+        __m512i s = _mm512_set1_epi32(-4 * xb->sum);
+        #pragma GCC unroll 2
+        for (int v = 0; v < 2; v++) {
+            s = _mm512_dpbusd_epi32(s, lo[v], _mm512_set1_epi64(load64(xb->qs + 8 * v)));
+            s = _mm512_dpbusd_epi32(s, hi[v], _mm512_set1_epi64(load64(xb->qs + 16 + 8 * v)));
         }
+        acc[r] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s), _mm512_mul_ps(dw, _mm512_set1_ps(xb->d)), acc[r]);
+    }
 }
+
+/* For a type T with block_T(acc, p, x, nb, nx):
+ *  - group_T: the 8 outputs of one group for nx activation rows (1..4) at
+ *    y, y + ldy, ...: w is the group's nb blocks, x the first activation row;
+ *  - decode_T: groups [g0, g1) for one activation row, PARTS groups from
+ *    distant parts at a time, a block of each in turn, then the groups left
+ *    over one at a time;
+ *  - the table's kernel (m0, m1 multiples of 8): decode, or per group of 8
+ *    weight rows the activation rows 4 at a time while the group's blocks
+ *    stay in cache. */
+#define R8Z_KERNELS(T, wblock, xblock, QB, PARTS)                                                                   \
+    INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const xblock *x, int64_t nb, int nx) {           \
+        __m512 acc[4];                                                                                             \
+        _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();                        \
+        for (int64_t b = 0; b < nb; b++) block_##T(acc, &w[b], x + b, nb, nx);                                     \
+        _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) store8(y + r * ldy, acc[r]);                         \
+    }                                                                                                              \
+    static void decode_##T(float *y, const wblock *w, const xblock *x, int64_t nb, int64_t g0, int64_t g1) {       \
+        const int64_t h = (g1 - g0) / PARTS;                                                                       \
+        for (int64_t i = 0; i < h; i++) {                                                                          \
+            __m512 acc[PARTS];                                                                                     \
+            const wblock *p[PARTS];                                                                                \
+            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) {                                              \
+                acc[s] = _mm512_setzero_ps();                                                                      \
+                p[s] = w + (g0 + s * h + i) * nb;                                                                  \
+            }                                                                                                      \
+            for (int64_t b = 0; b < nb; b++)                                                                       \
+                _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) block_##T(&acc[s], p[s] + b, x + b, nb, 1); \
+            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) store8(y + 8 * (g0 + s * h + i), acc[s]);      \
+        }                                                                                                          \
+        for (int64_t g = g0 + PARTS * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);               \
+    }                                                                                                              \
+    void r1_qmatmul_##T##_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,    \
+                                    int64_t m0, int64_t m1) {                                                      \
+        R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0); /* whole groups: the splits are multiples of 16, M of 8 */         \
+        int64_t nb = K / QB;                                                                                       \
+        const wblock *wr = w;                                                                                      \
+        const xblock *x = xq;                                                                                      \
+        if (N == 1) {                                                                                              \
+            decode_##T(y, wr, x, nb, m0 / 8, m1 / 8);                                                              \
+            return;                                                                                                \
+        }                                                                                                          \
+        for (int64_t m = m0; m < m1; m += 8)                                                                       \
+            for (int64_t n = 0; n < N; n += 4) {                                                                   \
+                const wblock *g = wr + (m / 8) * nb;                                                               \
+                switch (N - n < 4 ? N - n : 4) {                                                                   \
+                case 1: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;                              \
+                case 2: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;                              \
+                case 3: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;                              \
+                default: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;                             \
+                }                                                                                                  \
+            }                                                                                                      \
+    }
+
+R8Z_KERNELS(q4_K, r1_block_q4_K_r8, r1_act_q8K, 256, PARTS)
+R8Z_KERNELS(q8_0, r1_block_q8_0_r8, r1_act_q8, 32, Q8_PARTS)
+R8Z_KERNELS(q4_0, r1_block_q4_0_r8, r1_act_q8, 32, Q8_PARTS)
 
 #else
 typedef int r1_no_avx512_r8_on_this_arch; /* ISO C forbids an empty translation unit */
