@@ -1,5 +1,5 @@
-/* x86_avx512_r8: the AVX-512 (VNNI) matvecs for interleaved Q4_K and Q8_0
- * weights (core/repack.h) against fewer activation rows than the GEMM takes
+/* x86_avx512_r8: the AVX-512 (VNNI) matvecs for interleaved Q4_K, Q8_0 and
+ * Q4_0 weights (core/repack.h) against fewer activation rows than the GEMM takes
  * (decode, small batches). Each 64-byte load holds 8 codes of each of 8
  * rows once paired (x86_r8z.h), and 8 activation bytes broadcast to every
  * 64-bit lane meet them in one instruction:
@@ -9,10 +9,12 @@
  *    horizontal sum per row and sub-block broadcasts for the row-major
  *    kernel;
  *  - Q8_0: vpdpbusd on the codes + 128 (one vpxord), the extra 128 sum(x)
- *    taken off where the block sum starts, as in the GEMM.
+ *    taken off where the block sum starts, as in the GEMM;
+ *  - Q4_0: vpdpbusd on the nibbles, the -8 sum(x) likewise.
  * A block's sums and scaling are the GEMM tile's (tile_q4_K, tile_q8_0 in
  * x86_avx512_qgemm.c) operation for operation, so a row gets the same bits
- * in decode as in a batch, and any split of the rows the same bits too. */
+ * in decode as in a batch (Q4_0, which has no GEMM: in any group of
+ * activation rows), and any split of the rows the same bits too. */
 #if defined(__x86_64__)
 #include <immintrin.h>
 #include <string.h>
@@ -28,18 +30,15 @@
  * several distant places at once (see matvec in x86_avx512.c): one
  * activation row takes PARTS groups of 8 rows from as many contiguous parts
  * of the rows, a block of each in turn, each prefetched PF_AHEAD bytes
- * ahead. qwen2-1.5B-4L q4_K decode, Zen 5, 1 thread, tok/s over 3
- * alternated rounds (the row-major kernel before: 121-123): 1 part 2 / 6 /
- * 8 / 12 KB ahead 117-145 / 150-162 / 128-144 / 108-130; 2 parts 1 / 2 / 4 /
- * 6 KB ahead 157-162 / 143-163 / 144-158 / 146-148; 3 parts 145-163; 4
- * parts 148-154. The roofline there was 160 (38-39 GB/s). */
+ * ahead. qwen2-1.5B-4L decode, Zen 5, 1 thread, tok/s over alternated
+ * rounds, best of 3 each:
+ *  - q4_K (row-major before: 121-123): 1 part 2 / 6 / 8 / 12 KB ahead
+ *    117-145 / 150-162 / 128-144 / 108-130; 2 parts 1 / 2 / 4 / 6 KB ahead
+ *    157-162 / 143-163 / 144-158 / 146-148; 3 parts 145-163; 4 parts
+ *    148-154 (the roofline there was 160, at 38-39 GB/s);
+ *  - q8_0, medians of 6 rounds (row-major 79.3): 1 part 6 KB ahead 78.0;
+ *    2 parts 2 / 4 KB ahead 85.2 / 82.0; 3 parts 1 KB ahead 83.0. */
 enum { PARTS = 2, PF_AHEAD = 2048 };
-#ifndef Q8_PARTS
-#define Q8_PARTS 2
-#endif
-#ifndef Q8_PF
-#define Q8_PF 2048
-#endif
 
 static inline int64_t load64(const void *p) {
     int64_t v;
@@ -100,7 +99,7 @@ INLINE void store8(float *y, __m512 acc) {
 /* acc[r] += block p of 8 Q8_0 rows against activation block x[r * nb], r < nx. */
 INLINE void block_q8_0(__m512 *acc, const r1_block_q8_0_r8 *p, const r1_act_q8 *x, int64_t nb, int nx) {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    stream_prefetch_at(p, Q8_PF, 5); /* 272 bytes: 4.25 lines a block */
+    stream_prefetch_at(p, PF_AHEAD, 5); /* 272 bytes: 4.25 lines a block */
     __m512i w[4];
     #pragma GCC unroll 4
     for (int c = 0; c < 4; c++) w[c] = _mm512_xor_si512(r8z_pair(p->qs[2 * c]), flip);
@@ -120,7 +119,7 @@ INLINE void block_q8_0(__m512 *acc, const r1_block_q8_0_r8 *p, const r1_act_q8 *
  * the -8 sum(x) starts the block sum, half in each of the row's two lanes. */
 INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *x, int64_t nb, int nx) {
     const __m512i lo4 = _mm512_set1_epi8(15);
-    stream_prefetch_at(p, Q8_PF, 3); /* 144 bytes: 2.25 lines a block */
+    stream_prefetch_at(p, PF_AHEAD, 3); /* 144 bytes: 2.25 lines a block */
     __m512i lo[2], hi[2];
     #pragma GCC unroll 2
     for (int v = 0; v < 2; v++) {
@@ -151,7 +150,7 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
  *  - the table's kernel (m0, m1 multiples of 8): decode, or per group of 8
  *    weight rows the activation rows 4 at a time while the group's blocks
  *    stay in cache. */
-#define R8Z_KERNELS(T, wblock, xblock, QB, PARTS)                                                                   \
+#define R8Z_KERNELS(T, wblock, xblock, QB)                                                                   \
     INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const xblock *x, int64_t nb, int nx) {           \
         __m512 acc[4];                                                                                             \
         _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();                        \
@@ -195,9 +194,9 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
             }                                                                                                      \
     }
 
-R8Z_KERNELS(q4_K, r1_block_q4_K_r8, r1_act_q8K, 256, PARTS)
-R8Z_KERNELS(q8_0, r1_block_q8_0_r8, r1_act_q8, 32, Q8_PARTS)
-R8Z_KERNELS(q4_0, r1_block_q4_0_r8, r1_act_q8, 32, Q8_PARTS)
+R8Z_KERNELS(q4_K, r1_block_q4_K_r8, r1_act_q8K, 256)
+R8Z_KERNELS(q8_0, r1_block_q8_0_r8, r1_act_q8, 32)
+R8Z_KERNELS(q4_0, r1_block_q4_0_r8, r1_act_q8, 32)
 
 #else
 typedef int r1_no_avx512_r8_on_this_arch; /* ISO C forbids an empty translation unit */
