@@ -23,6 +23,7 @@
 
 #include "../tests/peer_llamacpp.h"
 #include "bench_util.h"
+#include "infer/sampler.h"
 #include "model/model.h"
 
 enum { PROMPT = 128, GEN = 64, CMP_T = 32, REPS = 3 };
@@ -88,12 +89,9 @@ static double active_bytes(const r1_model *m) {
     return b;
 }
 
-static int argmax(const float *v, int64_t n) {
-    int64_t b = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[b]) b = i;
-    return (int)b;
-}
+/* Both engines' greedy tokens come from r1's argmax (the sampler's, 8
+ * running maxima), so the harness costs both the same few microseconds. */
+static int argmax(const float *v, int64_t n) { return r1_argmax(v, n); }
 
 /* ---- r1 side ---- */
 typedef struct {

@@ -1,8 +1,12 @@
-/* test_infer: sampler (greedy, filters, determinism, distribution), stop
+/* test_infer: sampler (greedy, filters, determinism, distribution), argmax
+ * against the plain scan, stop
  * strings over streamed text, generate (greedy = argmax of the golden logits,
  * EOS stops, callback stops), kv cache sizes. */
 #include "test.h"
 
+#include <math.h>
+
+#include "core/rng.h"
 #include "infer/generate.h"
 #include "infer/sampler.h"
 #include "infer/stop.h"
@@ -40,6 +44,40 @@ TEST(sampler_greedy_and_filters) {
     CHECK(r1_sampler_init(&s, &p, 6) == R1_INVALID);
     p = (r1_sampler_params){.temp = 1.0f, .top_p = 0};
     CHECK(r1_sampler_init(&s, &p, 6) == R1_INVALID);
+}
+
+/* The scan r1_argmax replaces: the first index of the largest value. */
+static int32_t scan_argmax(const float *x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (int32_t)best;
+}
+
+/* r1_argmax against the scan: ties (first wins), +-0, infinities, NaNs
+ * anywhere (never win; at index 0 they give 0), every length around the
+ * 8-wide blocks, and a vocabulary's worth. */
+TEST(argmax_matches_scan) {
+    r1_rng rng;
+    r1_rng_seed(&rng, 9);
+    static float x[32000];
+    const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1.0f, 1.0f, -1.0f};
+    for (int trial = 0; trial < 2000; trial++) {
+        int64_t n = trial < 1000 ? 1 + trial % 41 : 32000;
+        int mode = trial % 4; /* 0: random, 1: few distinct values (ties), 2: specials, 3: all equal */
+        for (int64_t i = 0; i < n; i++) {
+            float r = r1_rng_f32(&rng);
+            x[i] = mode == 0   ? r * 2 - 1
+                   : mode == 1 ? (float)(int)(r * 4)
+                   : mode == 2 ? special[(int)(r * 8) & 7]
+                               : 3.0f;
+        }
+        int32_t got = r1_argmax(x, n), want = scan_argmax(x, n);
+        if (got != want) {
+            T_FAIL_AT("trial %d n=%lld mode %d: %d, the scan %d", trial, (long long)n, mode, got, want);
+            break;
+        }
+    }
 }
 
 TEST(sampler_matches_distribution_and_seed) {
@@ -257,6 +295,7 @@ TEST(kvcache_sizes) {
 
 int main(void) {
     RUN(sampler_greedy_and_filters);
+    RUN(argmax_matches_scan);
     RUN(sampler_matches_distribution_and_seed);
     RUN(sampler_walk_orders);
     RUN(stop_strings_across_pieces);
