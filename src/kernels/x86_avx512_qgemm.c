@@ -66,6 +66,24 @@ static int64_t xblock_rows(size_t row_bytes) {
     return n < R ? R : n;
 }
 
+/* The table's GEMM for a weight type: per L2 block of activation rows and
+ * panel of 8 weight rows, pack the panel into ws, then R rows at a time. */
+#define QGEMM_DRIVER(name, xblock, QB, pack, tile)                                                                 \
+    void name(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0, int64_t m1, \
+              void *ws) {                                                                                          \
+        int64_t nb = K / QB, xb = xblock_rows((size_t)nb * sizeof(xblock));                                        \
+        const xblock *x = xq;                                                                                      \
+        for (int64_t n0 = 0; n0 < N; n0 += xb) {                                                                   \
+            int64_t n1 = min64(N, n0 + xb);                                                                        \
+            for (int64_t m = m0; m < m1; m += 8) {                                                                 \
+                int mr = (int)min64(8, m1 - m);                                                                    \
+                pack(ws, w, nb, m, mr);                                                                            \
+                for (int64_t n = n0; n < n1; n += R)                                                               \
+                    tile(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);                    \
+            }                                                                                                      \
+        }                                                                                                          \
+    }
+
 /* ---- Q8_0: sum_b d_w d_x sum_i w_i x_i ----
  * vpdpbusd wants one unsigned operand: the packed weights are w + 128, and
  * the extra 128 sum_i x_i of a block (r1_act_q8.sum) starts its accumulator
@@ -126,32 +144,8 @@ static void pack_q8_0_r8(pk_q8_0 *p, const r1_block_q8_0_r8 *w, int64_t nb, int6
     }
 }
 
-/* Per activation block and panel of 8 weight rows: pack, then R rows at a time. */
-INLINE void qgemm_q8_0(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                       int64_t m1, void *ws, bool r8) {
-    int64_t nb = K / 32, xb = xblock_rows((size_t)nb * sizeof(r1_act_q8));
-    const r1_act_q8 *x = xq;
-    for (int64_t n0 = 0; n0 < N; n0 += xb) {
-        int64_t n1 = min64(N, n0 + xb);
-        for (int64_t m = m0; m < m1; m += 8) {
-            int mr = (int)min64(8, m1 - m);
-            if (r8) pack_q8_0_r8(ws, w, nb, m, mr);
-            else pack_q8_0(ws, w, nb, m, mr);
-            for (int64_t n = n0; n < n1; n += R)
-                tile_q8_0(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
-        }
-    }
-}
-
-void r1_qgemm_q8_0_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                          int64_t m1, void *ws) {
-    qgemm_q8_0(y, ldy, xq, N, w, K, m0, m1, ws, false);
-}
-
-void r1_qgemm_q8_0_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                             int64_t m1, void *ws) {
-    qgemm_q8_0(y, ldy, xq, N, w, K, m0, m1, ws, true);
-}
+QGEMM_DRIVER(r1_qgemm_q8_0_avx512, r1_act_q8, 32, pack_q8_0, tile_q8_0)
+QGEMM_DRIVER(r1_qgemm_q8_0_r8_avx512, r1_act_q8, 32, pack_q8_0_r8, tile_q8_0)
 
 /* ---- Q4_K: sum_j sc_j sum_i q_i x_i (exact int32 per super-block), minus
  * the mins' sum_j m_j (x sums of 32) ----
@@ -275,32 +269,8 @@ static void pack_q4_K_r8(pk_q4_K *p, const r1_block_q4_K_r8 *w, int64_t nb, int6
     }
 }
 
-/* Per activation block and panel of 8 weight rows: pack, then R rows at a time. */
-INLINE void qgemm_q4_K(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                       int64_t m1, void *ws, bool r8) {
-    int64_t nb = K / 256, xb = xblock_rows((size_t)nb * sizeof(r1_act_q8K));
-    const r1_act_q8K *x = xq;
-    for (int64_t n0 = 0; n0 < N; n0 += xb) {
-        int64_t n1 = min64(N, n0 + xb);
-        for (int64_t m = m0; m < m1; m += 8) {
-            int mr = (int)min64(8, m1 - m);
-            if (r8) pack_q4_K_r8(ws, w, nb, m, mr);
-            else pack_q4_K(ws, w, nb, m, mr);
-            for (int64_t n = n0; n < n1; n += R)
-                tile_q4_K(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
-        }
-    }
-}
-
-void r1_qgemm_q4_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                          int64_t m1, void *ws) {
-    qgemm_q4_K(y, ldy, xq, N, w, K, m0, m1, ws, false);
-}
-
-void r1_qgemm_q4_K_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                             int64_t m1, void *ws) {
-    qgemm_q4_K(y, ldy, xq, N, w, K, m0, m1, ws, true);
-}
+QGEMM_DRIVER(r1_qgemm_q4_K_avx512, r1_act_q8K, 256, pack_q4_K, tile_q4_K)
+QGEMM_DRIVER(r1_qgemm_q4_K_r8_avx512, r1_act_q8K, 256, pack_q4_K_r8, tile_q4_K)
 
 /* ---- Q6_K: codes q in 0..63 stand for q - 32 ----
  * As Q4_K with 16 sub-blocks of 16 (signed 8-bit scales; a vpmaddubsw pair
@@ -409,20 +379,7 @@ INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K 
     store_tile(y, ldy, acc, nr, mr);
 }
 
-void r1_qgemm_q6_K_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K, int64_t m0,
-                          int64_t m1, void *ws) {
-    int64_t nb = K / 256, xb = xblock_rows((size_t)nb * sizeof(r1_act_q8K));
-    const r1_act_q8K *x = xq;
-    for (int64_t n0 = 0; n0 < N; n0 += xb) {
-        int64_t n1 = min64(N, n0 + xb);
-        for (int64_t m = m0; m < m1; m += 8) {
-            int mr = (int)min64(8, m1 - m);
-            pack_q6_K(ws, w, nb, m, mr);
-            for (int64_t n = n0; n < n1; n += R)
-                tile_q6_K(y + n * ldy + m, ldy, ws, x + n * nb, nb, (int)min64(R, n1 - n), mr);
-        }
-    }
-}
+QGEMM_DRIVER(r1_qgemm_q6_K_avx512, r1_act_q8K, 256, pack_q6_K, tile_q6_K)
 
 size_t r1_qgemm_ws_avx512(r1_dtype wt, int64_t K) {
     switch (wt) {
