@@ -24,6 +24,7 @@
 #include "kernels/x86_stream.h"
 #include "kernels/x86_q4r8.h"
 #include "kernels/x86_q6r8.h"
+#include "kernels/x86_r8_driver.h"
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -194,8 +195,7 @@ INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
  *  - decode_T: groups [g0, g1) for one activation row, PARTS groups from
  *    distant parts at a time, a block of each in turn, then the groups left
  *    over one at a time;
- *  - the table's kernel: decode, or per group of 8 weight rows the
- *    activation rows 4 at a time while the group's blocks stay in cache. */
+ *  - the table's kernel from them (x86_r8_driver.h). */
 #define R8_Q8_KERNELS(T, wblock, PARTS)                                                                             \
     INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const r1_act_q8 *x, int64_t nb, int nx) {        \
         __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};      \
@@ -218,27 +218,7 @@ INLINE void block_q4_0(__m256 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
         }                                                                                                          \
         for (int64_t g = g0 + PARTS * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);               \
     }                                                                                                              \
-    void r1_qmatmul_##T##_r8_avx2(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,      \
-                                  int64_t m0, int64_t m1) {                                                        \
-        R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0);                                                                     \
-        int64_t nb = K / 32;                                                                                       \
-        const wblock *wr = w;                                                                                      \
-        const r1_act_q8 *x = xq;                                                                                   \
-        if (N == 1) {                                                                                              \
-            decode_##T(y, wr, x, nb, m0 / 8, m1 / 8);                                                              \
-            return;                                                                                                \
-        }                                                                                                          \
-        for (int64_t m = m0; m < m1; m += 8)                                                                       \
-            for (int64_t n = 0; n < N; n += 4) {                                                                   \
-                const wblock *g = wr + (m / 8) * nb;                                                               \
-                switch (N - n < 4 ? N - n : 4) {                                                                   \
-                case 1: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;                              \
-                case 2: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;                              \
-                case 3: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;                              \
-                default: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;                             \
-                }                                                                                                  \
-            }                                                                                                      \
-    }
+    R8_QMATMUL(r1_qmatmul_##T##_r8_avx2, T, wblock, r1_act_q8, 32)
 
 R8_Q8_KERNELS(q8_0, r1_block_q8_0_r8, Q8_PARTS)
 R8_Q8_KERNELS(q4_0, r1_block_q4_0_r8, Q4_0_PARTS)

@@ -19,8 +19,8 @@
 #include <immintrin.h>
 #include <string.h>
 
-#include "core/status.h"
 #include "kernels/tables.h"
+#include "kernels/x86_r8_driver.h"
 #include "kernels/x86_r8z.h"
 #include "kernels/x86_stream.h"
 
@@ -147,10 +147,8 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
  *  - decode_T: groups [g0, g1) for one activation row, PARTS groups from
  *    distant parts at a time, a block of each in turn, then the groups left
  *    over one at a time;
- *  - the table's kernel (m0, m1 multiples of 8): decode, or per group of 8
- *    weight rows the activation rows 4 at a time while the group's blocks
- *    stay in cache. */
-#define R8Z_KERNELS(T, wblock, xblock, QB)                                                                   \
+ *  - the table's kernel from them (x86_r8_driver.h). */
+#define R8Z_KERNELS(T, wblock, xblock, QB)                                                                         \
     INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const xblock *x, int64_t nb, int nx) {           \
         __m512 acc[4];                                                                                             \
         _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();                        \
@@ -172,27 +170,7 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
         }                                                                                                          \
         for (int64_t g = g0 + PARTS * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);               \
     }                                                                                                              \
-    void r1_qmatmul_##T##_r8_avx512(float *y, int64_t ldy, const void *xq, int64_t N, const void *w, int64_t K,    \
-                                    int64_t m0, int64_t m1) {                                                      \
-        R1_ASSERT(m0 % 8 == 0 && m1 % 8 == 0); /* whole groups: the splits are multiples of 16, M of 8 */         \
-        int64_t nb = K / QB;                                                                                       \
-        const wblock *wr = w;                                                                                      \
-        const xblock *x = xq;                                                                                      \
-        if (N == 1) {                                                                                              \
-            decode_##T(y, wr, x, nb, m0 / 8, m1 / 8);                                                              \
-            return;                                                                                                \
-        }                                                                                                          \
-        for (int64_t m = m0; m < m1; m += 8)                                                                       \
-            for (int64_t n = 0; n < N; n += 4) {                                                                   \
-                const wblock *g = wr + (m / 8) * nb;                                                               \
-                switch (N - n < 4 ? N - n : 4) {                                                                   \
-                case 1: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 1); break;                              \
-                case 2: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 2); break;                              \
-                case 3: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 3); break;                              \
-                default: group_##T(y + n * ldy + m, ldy, g, x + n * nb, nb, 4); break;                             \
-                }                                                                                                  \
-            }                                                                                                      \
-    }
+    R8_QMATMUL(r1_qmatmul_##T##_r8_avx512, T, wblock, xblock, QB)
 
 R8Z_KERNELS(q4_K, r1_block_q4_K_r8, r1_act_q8K, 256)
 R8Z_KERNELS(q8_0, r1_block_q8_0_r8, r1_act_q8, 32)

@@ -1,6 +1,7 @@
 /* x86_q4r8: unpacking the scales of an interleaved Q4_K block (core/repack.h)
- * for 8 rows at once, shared by the AVX2 matvec (x86_avx2_r8.c) and the
- * GEMM's panel packing (x86_avx2_qgemm.c). Row j's three scale words sit in
+ * for 8 rows at once, shared by the AVX2 matvec (x86_avx2_r8.c), the
+ * GEMM's panel packing (x86_avx2_qgemm.c) and, widened, the AVX-512 kernels
+ * (x86_r8z.h). Row j's three scale words sit in
  * dword j of three vectors, so r1_q4_K_scales8's word arithmetic runs on all
  * 8 rows in a few instructions; vpshufb then spreads one byte of every dword
  * into the int16 pairs that vpmaddwd multiplies (row j in dword j). */

@@ -13,6 +13,7 @@
 #include <immintrin.h>
 
 #include "core/repack.h"
+#include "kernels/x86_q4r8.h"
 
 /* Groups g and g+1 of 8 rows (64 bytes at p: row j's dword in each 32)
  * with row j's two dwords brought together in dwords 2j, 2j+1. */
@@ -32,26 +33,16 @@ static inline __attribute__((always_inline)) void r8z_q4_K_codes(const r1_block_
 }
 
 /* The 8 rows' 6-bit scales and mins as int16: sc[i] word 4j + t is scale
- * 4i + t of row j, mn[i] word 4j + t min 4i + t (r1_q4_K_scales8's word
- * arithmetic on 8 rows at once, row j's scale words in dword j). */
+ * 4i + t of row j, mn[i] word 4j + t min 4i + t (q4r8_unpack's bytes,
+ * widened). */
 typedef struct {
     __m512i sc[2], mn[2];
 } r8z_q4_K_scales;
 
 static inline __attribute__((always_inline)) r8z_q4_K_scales r8z_q4_K_unpack(const r1_block_q4_K_r8 *p) {
-    const __m256i m6 = _mm256_set1_epi8(0x3f), m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
-    __m256i u0 = _mm256_loadu_si256((const __m256i *)p->sc[0]);
-    __m256i u1 = _mm256_loadu_si256((const __m256i *)p->sc[1]);
-    __m256i u2 = _mm256_loadu_si256((const __m256i *)p->sc[2]);
-    __m256i sc1 = _mm256_or_si256(_mm256_and_si256(u2, m4),
-                                  _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(u0, 6), m2), 4));
-    __m256i mn1 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi32(u2, 4), m4),
-                                  _mm256_slli_epi32(_mm256_and_si256(_mm256_srli_epi32(u1, 6), m2), 4));
+    q4r8_scales b = q4r8_unpack(p);
     r8z_q4_K_scales s;
-    s.sc[0] = _mm512_cvtepu8_epi16(_mm256_and_si256(u0, m6));
-    s.sc[1] = _mm512_cvtepu8_epi16(sc1);
-    s.mn[0] = _mm512_cvtepu8_epi16(_mm256_and_si256(u1, m6));
-    s.mn[1] = _mm512_cvtepu8_epi16(mn1);
+    for (int i = 0; i < 2; i++) s.sc[i] = _mm512_cvtepu8_epi16(b.sc[i]), s.mn[i] = _mm512_cvtepu8_epi16(b.mn[i]);
     return s;
 }
 
