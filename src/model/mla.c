@@ -112,6 +112,21 @@ static void expand_v(void *p, int64_t h0, int64_t h1, int ith) {
     }
 }
 
+/* One row (decode): a head chunk's absorption, attention and expansion as
+ * one item. The per-head products fall under par_macs on their own, so as
+ * separate steps they ran on the calling thread while the others waited;
+ * each head's products are the same kernel calls on either thread. */
+static void heads_one_row(void *p, int64_t lo, int64_t hi, int ith) {
+    mla_job *j = p;
+    int64_t H = j->f->c->H;
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t h0 = it * j->hchunk, h1 = h0 + j->hchunk < H ? h0 + j->hchunk : H;
+        absorb_q(p, h0, h1, ith);
+        attend_absorbed(p, it, it + 1, ith);
+        expand_v(p, h0, h1, ith);
+    }
+}
+
 /* Naive attention for (row-of-slot, head) items over the decompressed K/V. */
 static void attend_naive(void *p, int64_t lo, int64_t hi, int ith) {
     mla_job *j = p;
@@ -215,14 +230,20 @@ void r1_mla_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
         /* rows x head chunks: whole rows when there are enough to share out */
         int64_t nch = N >= nth ? 1 : (nth + N - 1) / N < H ? (nth + N - 1) / N : H;
         j.hchunk = (H + nch - 1) / nch;
+        nch = (H + j.hchunk - 1) / j.hchunk;
         j.qc = r1_arena_floats(f->ws, N * H * W);
         j.oh = r1_arena_floats(f->ws, N * H * R);
         R1_ASSERT(j.qc && j.oh);
         int64_t spread = 0; /* the rows' cached positions */
         for (int64_t i = 0; i < N; i++) spread += b->pos[i] + 1;
-        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dn), H, 1, absorb_q, &j);
-        r1_pool_for(r1_fwd_pool(f->m, 2 * spread * H * W), N * ((H + j.hchunk - 1) / j.hchunk), 1, attend_absorbed, &j);
-        r1_pool_for(r1_fwd_pool(f->m, N * H * R * c->Dv), H, 1, expand_v, &j);
+        int64_t absorb = N * H * R * c->Dn, attend = 2 * spread * H * W, expand = N * H * R * c->Dv;
+        if (N == 1) {
+            r1_pool_for(r1_fwd_pool(f->m, absorb + attend + expand), nch, 1, heads_one_row, &j);
+        } else {
+            r1_pool_for(r1_fwd_pool(f->m, absorb), H, 1, absorb_q, &j);
+            r1_pool_for(r1_fwd_pool(f->m, attend), N * nch, 1, attend_absorbed, &j);
+            r1_pool_for(r1_fwd_pool(f->m, expand), H, 1, expand_v, &j);
+        }
     }
     r1_fwd_matmul(f->m, y, out, N, &L->o);
     f->ws->used = mark;
