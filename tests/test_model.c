@@ -283,6 +283,48 @@ TEST(misaligned_tensors_are_copied) {
     free(buf);
 }
 
+/* A quantized DeepSeek MoE from GGUF: one token per call (absorbed MLA, each
+ * row's shared and routed experts sharing one quantized x, the per-head
+ * region) must give the logits of the whole-prompt call (naive MLA, gathered
+ * expert rows, the GEMMs). */
+TEST(quantized_moe_decode_matches_prefill) {
+    const char *json = "{\"model_type\":\"deepseek_v3\",\"vocab_size\":320,\"hidden_size\":256,\"intermediate_size\":512,"
+                       "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":4,"
+                       "\"max_position_embeddings\":256,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
+                       "\"q_lora_rank\":256,\"kv_lora_rank\":256,\"qk_nope_head_dim\":64,\"qk_rope_head_dim\":32,"
+                       "\"v_head_dim\":64,\"n_routed_experts\":8,\"num_experts_per_tok\":3,\"n_shared_experts\":1,"
+                       "\"moe_intermediate_size\":256,\"first_k_dense_replace\":1,\"n_group\":4,\"topk_group\":2,"
+                       "\"norm_topk_prob\":true,\"routed_scaling_factor\":2.5,\"num_nextn_predict_layers\":0,"
+                       "\"rope_scaling\":null,\"bos_token_id\":0,\"eos_token_id\":1}";
+    r1_config c;
+    CHECK_OK(r1_config_parse(&c, json, strlen(json), "test"));
+    char dir[] = "/tmp/r1_test_qmoe_XXXXXX", path[512];
+    CHECK(mkdtemp(dir) != NULL);
+    r1_model *src = NULL;
+    CHECK_OK(r1_model_create_random(&src, &c, R1_DT_F32, 11, 1));
+    if (!src) return;
+    golden g = {.ids = {5, 77, 301, 2, 140, 9, 9, 250, 64, 31, 199, 8}, .T = 12, .V = c.vocab};
+    float *pre = malloc((size_t)(g.T * g.V) * 4), *dec = malloc((size_t)(g.T * g.V) * 4);
+    static const r1_dtype types[] = {R1_DT_Q8_0, R1_DT_Q4_K};
+    for (int ti = 0; ti < 2; ti++) {
+        snprintf(path, sizeof path, "%s/%s.gguf", dir, r1_dtype_name(types[ti]));
+        CHECK_OK(r1_model_save_gguf(src, path, types[ti], NULL));
+        r1_model *m = NULL;
+        CHECK_OK(r1_model_load(&m, path, 2));
+        if (!m) continue;
+        m->par_macs = 0; /* every region on the pool */
+        CHECK_OK(run(m, &g, g.T, pre));
+        CHECK_OK(run(m, &g, 1, dec));
+        double e = t_max_rel_err(dec, pre, g.T * g.V);
+        printf("    %s: decode vs prefill rel err %.2e\n", r1_dtype_name(types[ti]), e);
+        CHECK(e <= 2e-2); /* other summation orders; a wrong expert input gives O(1) */
+        r1_model_destroy(m);
+    }
+    free(pre), free(dec);
+    r1_model_destroy(src);
+    r1_file_remove_tree(dir);
+}
+
 int main(void) {
     RUN(golden_prefill_and_decode);
     RUN(golden_batched_decode);
@@ -290,5 +332,6 @@ int main(void) {
     RUN(load_errors_name_the_file_and_tensor);
     RUN(random_model_save_load_round_trip);
     RUN(misaligned_tensors_are_copied);
+    RUN(quantized_moe_decode_matches_prefill);
     TEST_MAIN_END();
 }

@@ -20,9 +20,12 @@ typedef struct {
 } ffn_item;
 
 /* A group's quantized inputs (NULL where the matrix is a float type): x for
- * gate and for up (one buffer when they take the same format), a for down. */
+ * gate and for up (one buffer when they take the same format), a for down.
+ * x_done: xg/xu are an earlier group's, which has the same x (a decoded
+ * row's shared and routed experts). */
 typedef struct {
     void *xg, *xu, *a;
+    bool x_done;
 } ffn_q;
 
 typedef struct {
@@ -88,6 +91,7 @@ static void quantize_rows(void *p, int64_t lo, int64_t hi, int ith) {
                                    g->g + i * g->F, g->F);
             continue;
         }
+        if (q->x_done) continue;
         if (q->xg) j->k->act_quantize(g->gate->dtype, (char *)q->xg + i * r1_act_row_bytes(g->gate->dtype, D), g->x + i * D, D);
         if (q->xu && q->xu != q->xg)
             j->k->act_quantize(g->up->dtype, (char *)q->xu + i * r1_act_row_bytes(g->up->dtype, D), g->x + i * D, D);
@@ -97,6 +101,11 @@ static void quantize_rows(void *p, int64_t lo, int64_t hi, int ith) {
 /* Whether weights of types a and b take the same quantized activations. */
 static bool same_act(r1_dtype a, r1_dtype b) {
     return r1_dtype_block(a) == r1_dtype_block(b) && (r1_dtype_base(a) == R1_DT_Q4_K) == (r1_dtype_base(b) == R1_DT_Q4_K);
+}
+
+/* Whether groups a and b quantize x the same way (one format each for gate and up). */
+static bool same_types(const r1_swiglu_group *a, const r1_swiglu_group *b) {
+    return a->gate->dtype == b->gate->dtype && a->up->dtype == b->up->dtype;
 }
 
 /* n rows of activations quantized for w (K wide), or NULL for a float w. */
@@ -153,9 +162,15 @@ void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_
     row0[0] = 0;
     for (int64_t g = 0; g < ng; g++) {
         const r1_tensor *gt = gs[g].gate, *ut = gs[g].up;
-        q[g].xg = act_buf(ws, gt, gs[g].n, D);
-        q[g].xu = q[g].xg && r1_dtype_is_quant(ut->dtype) && same_act(ut->dtype, gt->dtype) ? q[g].xg
-                                                                                            : act_buf(ws, ut, gs[g].n, D);
+        q[g] = (ffn_q){0};
+        for (int64_t e = 0; e < g && !q[g].x_done; e++)
+            if (gs[e].x == gs[g].x && gs[e].n == gs[g].n && same_types(&gs[e], &gs[g])) q[g] = (ffn_q){q[e].xg, q[e].xu, NULL, true};
+        if (!q[g].x_done) {
+            q[g].xg = act_buf(ws, gt, gs[g].n, D);
+            q[g].xu = q[g].xg && r1_dtype_is_quant(ut->dtype) && same_act(ut->dtype, gt->dtype)
+                          ? q[g].xg
+                          : act_buf(ws, ut, gs[g].n, D);
+        }
         q[g].a = act_buf(ws, gs[g].down, gs[g].n, gs[g].F);
         any |= q[g].xg || q[g].xu || q[g].a;
         row0[g + 1] = row0[g] + gs[g].n;

@@ -109,7 +109,9 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
         where[p] = (int32_t)fill[idx[p]]++;
         order[where[p]] = (int32_t)p;
     }
-    for (int64_t j = 0; j < N * K; j++) memcpy(xs + j * D, x + (order[j] / K) * D, (size_t)D * sizeof(float));
+    /* one row (decode): every expert's input is x itself, so the groups can share its quantization */
+    if (N > 1)
+        for (int64_t j = 0; j < N * K; j++) memcpy(xs + j * D, x + (order[j] / K) * D, (size_t)D * sizeof(float));
 
     int64_t ng = 0;
     float *hp = h;
@@ -122,7 +124,7 @@ void r1_moe_forward(r1_fwd *f, int64_t l, float *y, const float *x) {
     for (int64_t e = 0; e < E; e++) {
         int64_t n = start[e + 1] - start[e];
         if (n == 0) continue;
-        groups[ng++] = (r1_swiglu_group){xs + start[e] * D, n, Fe, hp, hp + n * Fe, ys + start[e] * D,
+        groups[ng++] = (r1_swiglu_group){N > 1 ? xs + start[e] * D : x, n, Fe, hp, hp + n * Fe, ys + start[e] * D,
                                    &L->e_gate[e], &L->e_up[e], &L->e_down[e]};
         hp += 2 * n * Fe;
     }
