@@ -7,6 +7,7 @@
 #define R1_TEST_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,21 @@ static inline double t_max_rel_err(const float *got, const float *ref, int64_t n
         if (d > maxdiff || d != d) maxdiff = d != d ? INFINITY : d;
     }
     return maxdiff / maxref;
+}
+
+/* Whether two files hold the same bytes (false if either cannot be read). */
+static inline bool t_same_file(const char *a, const char *b) {
+    FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
+    bool same = fa && fb;
+    char x[65536], y[65536];
+    while (same) {
+        size_t na = fread(x, 1, sizeof x, fa), nb = fread(y, 1, sizeof y, fb);
+        same = na == nb && memcmp(x, y, na) == 0;
+        if (na < sizeof x) break;
+    }
+    if (fa) fclose(fa);
+    if (fb) fclose(fb);
+    return same;
 }
 
 static inline int t_finish(const char *file) {

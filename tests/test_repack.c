@@ -261,15 +261,6 @@ TEST(decode_bits_match_batch) {
     }
 }
 
-static bool same_file(const char *a, const char *b) {
-    char *x = NULL, *y = NULL;
-    size_t nx = 0, ny = 0;
-    bool same = r1_file_read_all(a, &x, &nx, 1 << 28) == R1_OK && r1_file_read_all(b, &y, &ny, 1 << 28) == R1_OK &&
-                nx == ny && memcmp(x, y, nx) == 0;
-    free(x), free(y);
-    return same;
-}
-
 static void model_case(r1_dtype ty) {
     const char *json = "{\"model_type\":\"qwen2\",\"vocab_size\":304,\"hidden_size\":256,\"intermediate_size\":512,"
                        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
@@ -315,7 +306,7 @@ static void model_case(r1_dtype ty) {
     /* saving reads the interleaved rows back: the same file as from the plain model */
     CHECK_OK(r1_model_save_gguf(m8, out8, ty, NULL));
     CHECK_OK(r1_model_save_gguf(m, out, ty, NULL));
-    CHECK(same_file(out8, out));
+    CHECK(t_same_file(out8, out));
     /* training from it starts from the same f32 weights */
     r1_train_opts o;
     r1_train_opts_default(&o);

@@ -95,6 +95,11 @@ void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r) {
     free(row);
 }
 
+void r1_tensor_rows_f32(float *dst, const r1_tensor *t, int64_t r0, int64_t n) {
+    int64_t K = t->shape[t->ndim - 1];
+    for (int64_t r = 0; r < n; r++) r1_tensor_row_f32(dst + r * K, t, r0 + r);
+}
+
 void r1_tensor_f32(float *dst, const r1_tensor *t) {
     if (r1_dtype_base(t->dtype) == t->dtype) {
         r1_to_f32(dst, t->data, t->dtype, r1_tensor_numel(t));

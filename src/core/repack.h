@@ -58,6 +58,10 @@ void r1_repack(void *dst, const void *src, r1_dtype t, int64_t M, int64_t K);
 void r1_repack_row(void *dst, const void *src, r1_dtype t8, int64_t r, int64_t K);
 /* Row r of a 2-D tensor of any stored type (interleaved too) as f32. */
 void r1_tensor_row_f32(float *dst, const r1_tensor *t, int64_t r);
+/* Rows [r0, r0 + n) of a tensor of any stored type (interleaved too) as
+ * f32, its leading dimensions merged: head h of a [H, R, D] tensor is rows
+ * h R .. h R + R - 1. */
+void r1_tensor_rows_f32(float *dst, const r1_tensor *t, int64_t r0, int64_t n);
 /* All of a tensor of any stored type (interleaved too) as f32. */
 void r1_tensor_f32(float *dst, const r1_tensor *t);
 

@@ -342,11 +342,10 @@ static r1_status rebuild_kv_b(collector *c, int64_t l, r1_tensor *out) {
     if (!kt) return r1_fail(R1_NOMEM, "save: out of memory");
     const r1_tensor *k = &c->m->kT[l], *v = &c->m->vb[l];
     for (int64_t h = 0; h < H; h++) {
-        r1_to_f32(kt, (const char *)k->data + (size_t)(h * R) * r1_dtype_row_bytes(k->dtype, Dn), k->dtype, R * Dn);
+        r1_tensor_rows_f32(kt, k, h * R, R);
         for (int64_t d = 0; d < Dn; d++)
             for (int64_t r = 0; r < R; r++) kv[(h * (Dn + Dv) + d) * R + r] = kt[r * Dn + d];
-        r1_to_f32(kv + (h * (Dn + Dv) + Dn) * R, (const char *)v->data + (size_t)(h * Dv) * r1_dtype_row_bytes(v->dtype, R),
-                  v->dtype, Dv * R);
+        r1_tensor_rows_f32(kv + (h * (Dn + Dv) + Dn) * R, v, h * Dv, Dv);
     }
     free(kt);
     return R1_OK;

@@ -328,12 +328,28 @@ static void repack_one(repacker *r, r1_tensor *t) {
     r->bytes += r1_align_up(r1_tensor_bytes(t));
 }
 
+/* A file's attn_k_b [H, Rkv, Dn] or attn_v_b [H, Dv, Rkv] as the matrix of
+ * its H * rows rows: a head's rows are whole groups of 8, so every head stays
+ * one block that the absorbed MLA's per-head products read (mla.c). */
+static void repack_heads(repacker *r, r1_tensor *t) {
+    if (!t->data || t->ndim != 3 || t->shape[1] % 8) return;
+    r1_tensor v = {.dtype = t->dtype, .ndim = 2, .shape = {t->shape[0] * t->shape[1], t->shape[2]}, .data = t->data};
+    repack_one(r, &v);
+    t->data = v.data;
+    t->dtype = v.dtype;
+}
+
 /* The matrices the forward reads only through matmul: not the embedding
  * (rows looked up; lm_head when tied to it) nor kv_b (the absorbed MLA reads
- * its rows). */
+ * its rows), but the file's per-head k_b and v_b (kT and vb, not the ones
+ * the model derives from kv_b, which it owns). */
 static void repack_all(repacker *r) {
     r1_model *m = r->m;
     const r1_config *c = &m->cfg;
+    for (int64_t l = 0; m->kT && !m->kT_owned && l < c->n_layers; l++) {
+        repack_heads(r, &m->kT[l]);
+        if (m->vb) repack_heads(r, &m->vb[l]);
+    }
     for (int64_t l = 0; l < c->n_layers; l++) {
         r1_layer_weights *L = &m->w.layers[l];
         r1_tensor *ts[] = {&L->q_a, &L->q_b, &L->q, &L->kv_a, &L->k, &L->v, &L->o, &L->gate, &L->up, &L->down,
@@ -529,8 +545,7 @@ static r1_status fill_tensor(void *ctx, int64_t i, void *dst, size_t bytes) {
             /* blk = this head's output block: kb [Rkv, Dn] or vb [Dv, Rkv] */
             if (o->kind == SRC_KB) {
                 if (m->kT && m->kT[l].data) {
-                    r1_to_f32(blk, (const char *)m->kT[l].data + (size_t)(h * R) * r1_dtype_row_bytes(m->kT[l].dtype, Dn),
-                              m->kT[l].dtype, R * Dn);
+                    r1_tensor_rows_f32(blk, &m->kT[l], h * R, R);
                 } else {
                     for (int64_t d = 0; d < Dn; d++) {
                         get_row(o->src, h * (Dn + Dv) + d, sv->row);
@@ -541,8 +556,7 @@ static r1_status fill_tensor(void *ctx, int64_t i, void *dst, size_t bytes) {
                 out += (size_t)R * r1_dtype_row_bytes(o->type, Dn);
             } else {
                 if (m->vb && m->vb[l].data)
-                    r1_to_f32(blk, (const char *)m->vb[l].data + (size_t)(h * Dv) * r1_dtype_row_bytes(m->vb[l].dtype, R),
-                              m->vb[l].dtype, Dv * R);
+                    r1_tensor_rows_f32(blk, &m->vb[l], h * Dv, Dv);
                 else
                     for (int64_t d = 0; d < Dv; d++) get_row(o->src, h * (Dn + Dv) + Dn + d, blk + d * R);
                 r1_from_f32(out, blk, o->type, Dv * R);
