@@ -7,7 +7,8 @@
 set -eu
 secs=${1:-20}
 mkdir -p build-fuzz
-srcs=$(find src -name '*.c' ! -path 'src/cli/*' | sort)
+# the library as the Makefile's plain build has it: single-process dist, no MPI
+srcs="$(find src -name '*.c' ! -path 'src/cli/*' ! -path 'src/dist/dist_*.c' | sort) src/dist/dist_single.c"
 for t in tests/fuzz/fuzz_${2:-*}.c; do
   name=$(basename "$t" .c)
   bin=build-fuzz/$name

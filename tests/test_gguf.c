@@ -193,6 +193,34 @@ TEST(bad_files_fail_cleanly) {
     free(f);
 }
 
+/* A zero extent must not hide the others (a fuzz find): GGUF lists extents
+ * innermost first, so {0, 2^40, 2^40} multiplied in file order is 0, but
+ * r1_tensor_numel multiplies outermost first and overflowed int64 (UB). */
+TEST(zero_extent_does_not_hide_an_overflow) {
+    r1_gguf_writer *w;
+    r1_gguf_writer_create(&w);
+    float f[32] = {0};
+    r1_tensor t = {R1_DT_F32, 3, {1, 1, 32}, f};
+    r1_gguf_add_tensor(w, "z", &t);
+    CHECK_OK(r1_gguf_write(w, tmp_path("zero.gguf")));
+    r1_gguf_writer_destroy(w);
+    char *buf = NULL;
+    size_t len = 0;
+    CHECK_OK(r1_file_read_all(tmp_path("zero.gguf"), &buf, &len, 1 << 20));
+    unsigned char *p = buf ? memmem(buf, len, "\x01\x00\x00\x00\x00\x00\x00\x00z", 9) : NULL;
+    CHECK(p != NULL);
+    if (p) {
+        uint64_t ne[3] = {0, (uint64_t)1 << 40, (uint64_t)1 << 40}; /* after n_dims (u32) */
+        memcpy(p + 9 + 4, ne, sizeof ne);
+        CHECK(parse_copy((unsigned char *)buf, len) == R1_FORMAT);
+        CHECK(strstr(r1_errmsg(), "'z'") && strstr(r1_errmsg(), "absurd shape"));
+        ne[1] = 1; /* 0 x 1 x 2^40: countable in any order */
+        memcpy(p + 9 + 4, ne, sizeof ne);
+        CHECK_OK(parse_copy((unsigned char *)buf, len));
+    }
+    free(buf);
+}
+
 /* ---- models ---- */
 
 typedef struct {
@@ -401,6 +429,7 @@ int main(void) {
     if (!mkdtemp(g_dir)) return 1;
     RUN(write_read_every_type);
     RUN(bad_files_fail_cleanly);
+    RUN(zero_extent_does_not_hide_an_overflow);
     RUN(golden_models_through_gguf);
     RUN(logits_match_llamacpp);
     r1_file_remove_tree(g_dir);

@@ -233,6 +233,9 @@ TEST(malformed_headers) {
         "\"data_offsets\":[0,8]}}", 8, R1_FORMAT, "tensor 'a': element count overflows");
     BAD("{\"a\":{\"dtype\":\"F32\",\"shape\":[1125899906842624,4],\"data_offsets\":[0,8]}}", 8,
         R1_FORMAT, "do not fill");
+    /* a zero extent makes 0 elements but must not hide extents whose product overflows */
+    BAD("{\"a\":{\"dtype\":\"F32\",\"shape\":[0,1125899906842624,1024],\"data_offsets\":[0,0]}}", 8,
+        R1_FORMAT, "more than 2^50 elements");
     BAD("{\"a\":[1]}", 8, R1_FORMAT, "tensor 'a': entry is not an object");
     BAD("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
         "\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, R1_FORMAT,

@@ -4,6 +4,7 @@
 #ifndef R1_TENSOR_H
 #define R1_TENSOR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "core/dtype.h"
@@ -16,6 +17,25 @@ typedef struct {
     int64_t shape[R1_MAX_DIMS];
     void *data; /* not owned */
 } r1_tensor;
+
+/* Largest element count, and extent, a file may declare: 2^50. */
+#define R1_MAX_NUMEL ((int64_t)1 << 50)
+
+/* Whether shape[0..ndim) is one the tensor helpers can count: every extent
+ * in 0..R1_MAX_NUMEL and the product of the nonzero ones at most
+ * R1_MAX_NUMEL. A zero extent makes the count 0 but must not hide the
+ * others: the product of the rest, taken in another order (numel below
+ * multiplies outermost first, GGUF lists innermost first), would overflow. */
+static inline bool r1_shape_ok(const int64_t *shape, int ndim) {
+    int64_t span = 1;
+    for (int i = 0; i < ndim; i++) {
+        if (shape[i] < 0 || shape[i] > R1_MAX_NUMEL) return false;
+        if (shape[i] == 0) continue;
+        if (span > R1_MAX_NUMEL / shape[i]) return false;
+        span *= shape[i];
+    }
+    return true;
+}
 
 /* Number of elements (product of the shape; 1 for a scalar). */
 static inline int64_t r1_tensor_numel(const r1_tensor *t) {

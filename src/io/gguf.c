@@ -187,11 +187,15 @@ static r1_status parse_tensors(r1_gguf *g, cursor *c, char **names) {
         t->t.ndim = (int)nd;
         uint64_t numel = 1;
         for (uint32_t d = 0; d < nd; d++) {
-            if (ne[d] > ((uint64_t)1 << 50) || __builtin_mul_overflow(numel, ne[d], &numel) || numel > ((uint64_t)1 << 50))
+            if (ne[d] > (uint64_t)R1_MAX_NUMEL)
                 return r1_fail(R1_FORMAT, "%s: tensor '%s' has an absurd shape (dim %u = %llu)", c->where, t->name, d,
                                (unsigned long long)ne[d]);
             t->t.shape[nd - 1 - d] = (int64_t)ne[d];
+            numel *= ne[d];
         }
+        if (!r1_shape_ok(t->t.shape, t->t.ndim))
+            return r1_fail(R1_FORMAT, "%s: tensor '%s' has an absurd shape (more than 2^50 elements, zero extents aside)",
+                           c->where, t->name);
         int64_t blk = r1_dtype_block(t->t.dtype);
         if ((int64_t)ne[0] % blk != 0)
             return r1_fail(R1_FORMAT, "%s: tensor '%s' has rows of %llu, not a multiple of the %s block of %lld", c->where,

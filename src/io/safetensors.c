@@ -147,6 +147,9 @@ static r1_status parse_entry(r1_st_entry *e, const cJSON *it, const unsigned cha
         return r1_fail(R1_FORMAT,
                        "tensor '%s': %lld elements of %s do not fill the %lld bytes of data_offsets",
                        name, (long long)numel, e->dtype_name, (long long)(end - begin));
+    /* numel fits the data, but a zero extent can hide others whose product overflows */
+    if (!r1_shape_ok(e->t.shape, nd))
+        return r1_fail(R1_FORMAT, "tensor '%s': shape of more than 2^50 elements (zero extents aside)", name);
     e->t.data = (void *)(base + begin);
     e->nbytes = (size_t)bytes;
     return R1_OK;
@@ -432,11 +435,9 @@ static r1_status check_out(const r1_tensor *t, const char *name, size_t *bytes) 
                        r1_dtype_name(t->dtype));
     if (t->ndim < 0 || t->ndim > R1_MAX_DIMS)
         return r1_fail(R1_INVALID, "safetensors: tensor '%s' has %d dimensions", name, t->ndim);
-    int64_t n = 1;
-    for (int i = 0; i < t->ndim; i++)
-        if (t->shape[i] < 0 || __builtin_mul_overflow(n, t->shape[i], &n) || n > ((int64_t)1 << 50))
-            return r1_fail(R1_INVALID, "safetensors: tensor '%s' has an invalid shape", name);
-    *bytes = (size_t)n * r1_dtype_size(t->dtype);
+    if (!r1_shape_ok(t->shape, t->ndim))
+        return r1_fail(R1_INVALID, "safetensors: tensor '%s' has an invalid shape", name);
+    *bytes = (size_t)r1_tensor_numel(t) * r1_dtype_size(t->dtype);
     if (*bytes && !t->data) return r1_fail(R1_INVALID, "safetensors: tensor '%s' has no data", name);
     return R1_OK;
 }
