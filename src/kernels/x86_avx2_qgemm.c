@@ -153,8 +153,9 @@ QGEMM_DRIVER(r1_qgemm_q8_0_avx2, r1_block_q8_0, r1_act_q8, 32, pack_q8_0, tile_q
 /* ---- Q4_K: sum_s sc_s sum_i q_i x_i (exact int32 per super-block), minus
  * the mins' sum_s m_s (x sums of 32) ----
  * Codes 0..15 are unsigned already: vpmaddubsw makes int16 pairs (at most
- * 2 * 15 * 128) and vpmaddwd multiplies them by the row's sub-block scale
- * into its int32 lane. */
+ * 2 * 15 * 128), the 8 of a sub-block add up in int16 (at most 30720, as in
+ * the interleaved matvec of x86_avx2_r8.c) and one vpmaddwd multiplies them
+ * by the row's sub-block scale into its int32 lane. */
 typedef struct {
     uint8_t q[8][8][32]; /* sub-block s, vector c: codes of k = 32s + 4c .. +3 of each row */
     int16_t sc[8][16];   /* sub-block s: row j's scale in int16 lanes 2j, 2j+1 */
@@ -216,15 +217,18 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
         for (int sb = 0; sb < 8; sb++) {
             __m256i sc = _mm256_load_si256((const __m256i *)p[b].sc[sb]);
             int at = r1_act_q4_K_pos(32 * sb); /* the activations' Q4_K order keeps each 32 together */
+            __m256i ps[R]; /* the sub-block's int16 pair sums */
             #pragma GCC unroll 8
             for (int c = 0; c < 8; c++) {
                 __m256i q = _mm256_load_si256((const __m256i *)p[b].q[sb][c]);
                 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
                     __m256i pr = _mm256_maddubs_epi16(q, _mm256_set1_epi32(load32(xr[r][b].qs + at + 4 * c)));
-                    isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pr, sc));
+                    ps[r] = c ? _mm256_add_epi16(ps[r], pr) : pr;
                 }
             }
+            #pragma GCC unroll 8
+            for (int r = 0; r < R; r++) isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(ps[r], sc));
         }
         __m256 d = _mm256_load_ps(p[b].d), dmin = _mm256_load_ps(p[b].dmin);
         #pragma GCC unroll 8

@@ -150,8 +150,12 @@ QGEMM_DRIVER(r1_qgemm_q8_0_r8_avx512, r1_act_q8, 32, pack_q8_0_r8, tile_q8_0)
 /* ---- Q4_K: sum_j sc_j sum_i q_i x_i (exact int32 per super-block), minus
  * the mins' sum_j m_j (x sums of 32) ----
  * Codes 0..15 are already unsigned; vpmaddubsw makes int16 pairs (at most
- * 2 * 15 * 128) and vpdpwssd multiplies them by the sub-block scale into the
- * row's int32 lanes, so one super-block is one exact integer per lane. */
+ * 2 * 15 * 128), the 4 of a sub-block add up in int16 (at most 15360), and
+ * one vpdpwssd multiplies them by the sub-block scale into the row's int32
+ * lanes, so one super-block is one exact integer per lane. Summing in int16
+ * first takes 3 of every 8 multiplies off the vector port they share on
+ * Intel: qwen2-1.5B-4L q4_K prefill, 1 thread, Emerald Rapids, 3 alternated
+ * rounds: 405-527 -> 589-646 tok/s. */
 typedef struct {
     uint8_t q[8][4][64]; /* sub-block s, vector c: codes of k = 32s + 8c .. +7 of each row */
     int16_t sc[8][32];   /* sub-block s: row j's scale in int16 lanes 4j .. 4j+3 */
@@ -226,10 +230,11 @@ INLINE void tile_q4_K(float *y, int64_t ldy, const pk_q4_K *p, const r1_act_q8K 
             #pragma GCC unroll 8
             for (int r = 0; r < R; r++) {
                 const int8_t *xq = xr[r][b].qs + off;
+                __m512i pr = _mm512_maddubs_epi16(w[0], _mm512_set1_epi64(load64(xq)));
                 #pragma GCC unroll 4
-                for (int c = 0; c < 4; c++)
-                    isum[r] = _mm512_dpwssd_epi32(
-                        isum[r], _mm512_maddubs_epi16(w[c], _mm512_set1_epi64(load64(xq + 8 * c))), sc);
+                for (int c = 1; c < 4; c++)
+                    pr = _mm512_add_epi16(pr, _mm512_maddubs_epi16(w[c], _mm512_set1_epi64(load64(xq + 8 * c))));
+                isum[r] = _mm512_dpwssd_epi32(isum[r], pr, sc);
             }
         }
         __m512i mn0 = _mm512_load_si512((const __m512i *)p[b].mn[0]), mn1 = _mm512_load_si512((const __m512i *)p[b].mn[1]);
@@ -274,7 +279,8 @@ QGEMM_DRIVER(r1_qgemm_q4_K_r8_avx512, r1_act_q8K, 256, pack_q4_K_r8, tile_q4_K)
 
 /* ---- Q6_K: codes q in 0..63 stand for q - 32 ----
  * As Q4_K with 16 sub-blocks of 16 (signed 8-bit scales; a vpmaddubsw pair
- * is at most 2 * 63 * 128). The -32 offset, -32 sum_s sc_s (x sums of 16),
+ * is at most 2 * 63 * 128, so a sub-block's two add up in int16: at most
+ * 32256). The -32 offset, -32 sum_s sc_s (x sums of 16),
  * goes into the same int32 lanes through four more vpdpwssd with the scales
  * premultiplied by -32 at packing time (|-32 sc| <= 4096). */
 typedef struct {
@@ -367,8 +373,9 @@ INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K 
             #pragma GCC unroll 8
             for (int r = 0; r < R; r++) {
                 const int8_t *xq = xr[r][b].qs + 16 * s;
-                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(w0, _mm512_set1_epi64(load64(xq))), sc);
-                isum[r] = _mm512_dpwssd_epi32(isum[r], _mm512_maddubs_epi16(w1, _mm512_set1_epi64(load64(xq + 8))), sc);
+                __m512i pr = _mm512_add_epi16(_mm512_maddubs_epi16(w0, _mm512_set1_epi64(load64(xq))),
+                                              _mm512_maddubs_epi16(w1, _mm512_set1_epi64(load64(xq + 8))));
+                isum[r] = _mm512_dpwssd_epi32(isum[r], pr, sc);
             }
         }
         __m512 d = _mm512_load_ps(p[b].d);

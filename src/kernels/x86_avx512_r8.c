@@ -3,9 +3,10 @@
  * (decode, small batches). Each 64-byte load holds 8 codes of each of 8
  * rows once paired (x86_r8z.h), and 8 activation bytes broadcast to every
  * 64-bit lane meet them in one instruction:
- *  - Q4_K: vpmaddubsw, then one vpdpwssd applies the 8 rows' sub-block
- *    scales, so a super-block of 8 rows costs 16 loads, 16 vpermd, 48
- *    nibble operations and 32 products per activation row, against a
+ *  - Q4_K: vpmaddubsw, the 4 of a sub-block summed in int16, then one
+ *    vpdpwssd applies the 8 rows' sub-block scales, so a super-block of 8
+ *    rows costs 16 loads, 16 vpermd, 48 nibble operations, 32 vpmaddubsw,
+ *    24 vpaddw and 8 vpdpwssd per activation row, against a
  *    horizontal sum per row and sub-block broadcasts for the row-major
  *    kernel;
  *  - Q8_0: vpdpbusd on the codes + 128 (one vpxord), the extra 128 sum(x)
@@ -51,8 +52,9 @@ static inline int64_t load64(const void *p) {
 INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K *x, int64_t nb, int nx) {
     stream_prefetch_at(p, PF_AHEAD, (int)(sizeof *p / 64));
     r8z_q4_K_scales s = r8z_q4_K_unpack(p);
-    /* CH chains per activation row: one vpdpwssd chain through a block is
-     * 32 products long and bounded the matvec by its latency */
+    /* CH chains per activation row: one vpdpwssd chain through a block (32
+     * products long before the int16 sums, 8 now) bounded the matvec by its
+     * latency */
     const int CH = nx == 1 ? 4 : 2;
     __m512i isum[4][4];
     #pragma GCC unroll 4
@@ -63,6 +65,7 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
     for (int c = 0; c < 4; c++) {
         __m512i s0 = r8z_q4_K_scale(&s, 2 * c), s1 = r8z_q4_K_scale(&s, 2 * c + 1);
         const int lo_at = r1_act_q4_K_pos(64 * c), hi_at = r1_act_q4_K_pos(64 * c + 32);
+        __m512i plo[4], phi[4]; /* the sub-blocks' int16 pair sums, as in tile_q4_K */
         #pragma GCC unroll 4
         for (int v = 0; v < 4; v++) {
             __m512i lo, hi;
@@ -70,11 +73,15 @@ INLINE void block_q4_K(__m512 *acc, const r1_block_q4_K_r8 *p, const r1_act_q8K 
             #pragma GCC unroll 4
             for (int r = 0; r < nx; r++) {
                 const int8_t *xq = x[r * nb].qs;
-                __m512i *a = &isum[r][c % CH];
-                *a = _mm512_dpwssd_epi32(*a, _mm512_maddubs_epi16(lo, _mm512_set1_epi64(load64(xq + lo_at + 8 * v))), s0);
-                *a = _mm512_dpwssd_epi32(*a, _mm512_maddubs_epi16(hi, _mm512_set1_epi64(load64(xq + hi_at + 8 * v))), s1);
+                __m512i pl = _mm512_maddubs_epi16(lo, _mm512_set1_epi64(load64(xq + lo_at + 8 * v)));
+                __m512i ph = _mm512_maddubs_epi16(hi, _mm512_set1_epi64(load64(xq + hi_at + 8 * v)));
+                plo[r] = v ? _mm512_add_epi16(plo[r], pl) : pl;
+                phi[r] = v ? _mm512_add_epi16(phi[r], ph) : ph;
             }
         }
+        #pragma GCC unroll 4
+        for (int r = 0; r < nx; r++)
+            isum[r][c % CH] = _mm512_dpwssd_epi32(_mm512_dpwssd_epi32(isum[r][c % CH], plo[r], s0), phi[r], s1);
     }
     __m512 d = r8z_f16x2(p->d), dmin = r8z_f16x2(p->dmin);
     #pragma GCC unroll 4
