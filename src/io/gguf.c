@@ -475,6 +475,7 @@ void r1_gguf_writer_destroy(r1_gguf_writer *w) {
 }
 
 static r1_status put(r1_gguf_writer *w, const void *p, size_t n) {
+    if (n == 0) return R1_OK; /* p may be NULL then (a file without keys), and memcpy must not see it */
     if (w->kv_len + n > w->kv_cap) {
         size_t cap = w->kv_cap ? w->kv_cap : 4096;
         while (cap < w->kv_len + n) cap *= 2;
