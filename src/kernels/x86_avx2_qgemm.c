@@ -329,12 +329,15 @@ INLINE void tile_q6_K(float *y, int64_t ldy, const pk_q6_K *p, const r1_act_q8K 
         }
         for (int s = 0; s < 16; s++) {
             __m256i sc = _mm256_load_si256((const __m256i *)p[b].sc[s]);
-            #pragma GCC unroll 4
-            for (int c = 0; c < 4; c++) {
-                __m256i q = _mm256_load_si256((const __m256i *)p[b].q[4 * s + c]);
+            #pragma GCC unroll 2
+            for (int c = 0; c < 4; c += 2) { /* two pairs add up in int16: at most 2 * 2 * 63 * 128 = 32256 */
+                __m256i q0 = _mm256_load_si256((const __m256i *)p[b].q[4 * s + c]);
+                __m256i q1 = _mm256_load_si256((const __m256i *)p[b].q[4 * s + c + 1]);
                 #pragma GCC unroll 8
                 for (int r = 0; r < R; r++) {
-                    __m256i pr = _mm256_maddubs_epi16(q, _mm256_set1_epi32(load32(xr[r][b].qs + 16 * s + 4 * c)));
+                    const int8_t *xq = xr[r][b].qs + 16 * s + 4 * c;
+                    __m256i pr = _mm256_add_epi16(_mm256_maddubs_epi16(q0, _mm256_set1_epi32(load32(xq))),
+                                                  _mm256_maddubs_epi16(q1, _mm256_set1_epi32(load32(xq + 4))));
                     isum[r] = _mm256_add_epi32(isum[r], _mm256_madd_epi16(pr, sc));
                 }
             }
