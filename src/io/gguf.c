@@ -185,13 +185,11 @@ static r1_status parse_tensors(r1_gguf *g, cursor *c, char **names) {
                            c->where, t->name, type, r1_gguf_ggml_type_name((int)type));
         t->t.dtype = (r1_dtype)dt;
         t->t.ndim = (int)nd;
-        uint64_t numel = 1;
         for (uint32_t d = 0; d < nd; d++) {
             if (ne[d] > (uint64_t)R1_MAX_NUMEL)
                 return r1_fail(R1_FORMAT, "%s: tensor '%s' has an absurd shape (dim %u = %llu)", c->where, t->name, d,
                                (unsigned long long)ne[d]);
             t->t.shape[nd - 1 - d] = (int64_t)ne[d];
-            numel *= ne[d];
         }
         if (!r1_shape_ok(t->t.shape, t->t.ndim))
             return r1_fail(R1_FORMAT, "%s: tensor '%s' has an absurd shape (more than 2^50 elements, zero extents aside)",
@@ -200,7 +198,7 @@ static r1_status parse_tensors(r1_gguf *g, cursor *c, char **names) {
         if ((int64_t)ne[0] % blk != 0)
             return r1_fail(R1_FORMAT, "%s: tensor '%s' has rows of %llu, not a multiple of the %s block of %lld", c->where,
                            t->name, (unsigned long long)ne[0], r1_dtype_name(t->t.dtype), (long long)blk);
-        t->nbytes = ne[0] == 0 ? 0 : (size_t)(numel / ne[0]) * r1_dtype_row_bytes(t->t.dtype, (int64_t)ne[0]);
+        t->nbytes = r1_tensor_bytes(&t->t); /* countable in any order: r1_shape_ok above */
         for (int64_t j = 0; j < i; j++)
             if (strcmp(g->tensors[j].name, t->name) == 0)
                 return r1_fail(R1_FORMAT, "%s: tensor '%s' appears twice", c->where, t->name);
