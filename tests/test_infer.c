@@ -56,7 +56,8 @@ static int32_t scan_argmax(const float *x, int64_t n) {
 
 /* r1_argmax against the scan: ties (first wins), +-0, infinities, NaNs
  * anywhere (never win; at index 0 they give 0), every length around the
- * 8-wide blocks, and a vocabulary's worth. */
+ * vector widths, and a vocabulary's worth: the best table's kernel
+ * (test_kernels checks every table against ref's scan). */
 TEST(argmax_matches_scan) {
     r1_rng rng;
     r1_rng_seed(&rng, 9);

@@ -362,6 +362,43 @@ TEST(threaded_matmul_matches_ref) {
     r1_pool_destroy(pool);
 }
 
+/* argmax: the same index as ref's scan (ties, +-0, infinities, NaNs
+ * anywhere, every length around the vector widths and their tails, a
+ * vocabulary row); sumsq: the same bits (kernels.h fixes the order). */
+TEST(argmax_sumsq_match_ref) {
+    const r1_kernels *tabs[3];
+    simd_tables(tabs);
+    const r1_kernels *ref = r1_kernels_ref();
+    r1_rng rng;
+    r1_rng_seed(&rng, 12);
+    static float x[32000];
+    const float special[] = {0.0f, -0.0f, INFINITY, -INFINITY, NAN, 1.0f, 1.0f, -1.0f};
+    for (int trial = 0; trial < 3000; trial++) {
+        int64_t n = trial < 2000 ? 1 + trial % 150 : 32000 - trial % 7;
+        /* random, few values (ties), specials, all equal, max in the tail, one NaN in ten */
+        int mode = trial % 6;
+        for (int64_t i = 0; i < n; i++) {
+            float r = r1_rng_f32(&rng);
+            x[i] = mode == 0   ? r * 2 - 1
+                   : mode == 1 ? (float)(int)(r * 4)
+                   : mode == 2 ? special[(int)(r * 8) & 7]
+                   : mode == 3 ? 3.0f
+                   : mode == 4 ? r
+                               : (r < 0.1f ? NAN : r * 2 - 1);
+        }
+        if (mode == 4) x[n - 1] = 2.0f;
+        for (int ti = 0; tabs[ti]; ti++) {
+            int32_t got = tabs[ti]->argmax(x, n), want = ref->argmax(x, n);
+            double a = tabs[ti]->sumsq(x, n), b = ref->sumsq(x, n);
+            if (got != want || (mode != 2 && mode != 5 && memcmp(&a, &b, sizeof a) != 0)) {
+                T_FAIL_AT("%s trial %d n=%lld mode %d: argmax %d vs %d, sumsq %.17g vs %.17g", tabs[ti]->isa, trial,
+                          (long long)n, mode, got, want, a, b);
+                return;
+            }
+        }
+    }
+}
+
 TEST(dot_axpy_convert_match_ref) {
     const r1_kernels *tabs[3];
     simd_tables(tabs);
@@ -696,6 +733,7 @@ int main(void) {
     RUN(threads_give_identical_bits);
     RUN(decode_rows_match_batched_bits);
     RUN(threaded_matmul_matches_ref);
+    RUN(argmax_sumsq_match_ref);
     RUN(dot_axpy_convert_match_ref);
     RUN(bf16_products_match_ref);
     RUN(bf16_products_threads_identical);

@@ -14,6 +14,8 @@
 #include <string.h>
 
 #include "core/arena.h"
+#include "core/status.h"
+#include "kernels/kernels.h"
 
 r1_status r1_sampler_init(r1_sampler *s, const r1_sampler_params *p, int64_t vocab) {
     *s = (r1_sampler){.p = *p, .vocab = vocab};
@@ -44,24 +46,14 @@ void r1_sampler_free(r1_sampler *s) {
     s->key = NULL;
 }
 
-/* The first index of the largest value (NaNs never win; a NaN at 0 gives 0),
- * as the scalar scan "if (x[i] > x[best]) best = i" has it. That scan is one
- * dependent compare per element: over deepseek2-tiny's 32000 logits it took
- * ~50 us, 5-6% of a 2-thread decode step. Here 8 running maxima (x > m ? x
- * : m, which is maxps) then the first element equal to their maximum. */
+/* The kernel table's argmax (kernels.h: the scan's first index of the
+ * largest value). Every greedy token reads a whole vocabulary row here; the
+ * portable loop of 8 running maxima that was here took ~20 us over
+ * deepseek2-tiny's 32000 logits on the Intel VM, 1% of a 1-thread decode
+ * step and all of it serial at 2 threads. */
 int32_t r1_argmax(const float *x, int64_t n) {
-    if (n <= 1) return 0;
-    float m[8];
-    for (int j = 0; j < 8; j++) m[j] = x[0];
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
-    float mx = m[0];
-    for (int j = 1; j < 8; j++) mx = m[j] > mx ? m[j] : mx;
-    for (i = 0; i < n; i++)
-        if (x[i] == mx) return (int32_t)i;
-    return 0; /* x[0] is NaN */
+    R1_ASSERT(n <= INT32_MAX);
+    return r1_kernels_get()->argmax(x, n);
 }
 
 /* Sorts cand[0..n) by probability, highest first, ties in id order (cand

@@ -126,6 +126,16 @@ typedef struct {
      * qwen2 prefill on AVX2; expf per element 5% of a batched decode step) */
     void (*silu_mul)(float *g, float *u, int64_t n);
     float (*dot)(const float *a, const float *b, int64_t n);
+    /* The first index of the largest value (strict >, so ties keep the
+     * first; NaNs never win; 0 when x[0] is NaN), as the plain scan finds:
+     * greedy decoding's pick, a full vocabulary row every token. */
+    int32_t (*argmax)(const float *x, int64_t n);
+    /* sum x_i^2 in double, in one order on every table (so RMSNorm keeps
+     * its bits): 8 partial sums, s_l over i = l mod 8 in index order (the
+     * tail after the last full 8 into s_0), then
+     * ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). A float square is
+     * exact in double, so a fused multiply-add rounds like the add. */
+    double (*sumsq)(const float *x, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);
 } r1_kernels;

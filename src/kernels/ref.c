@@ -234,6 +234,22 @@ static float k_dot_f32_ref(const float *a, const float *b, int64_t n) {
     return s;
 }
 
+static int32_t k_argmax_ref(const float *x, int64_t n) {
+    int64_t best = 0;
+    for (int64_t i = 1; i < n; i++)
+        if (x[i] > x[best]) best = i;
+    return (int32_t)best;
+}
+
+static double k_sumsq_ref(const float *x, int64_t n) {
+    double s[8] = {0};
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int l = 0; l < 8; l++) s[l] += (double)x[i + l] * x[i + l];
+    for (; i < n; i++) s[0] += (double)x[i] * x[i];
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
 static void k_axpy_f32_ref(float *y, float a, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
@@ -260,6 +276,8 @@ const r1_kernels r1_kernels_table_ref = {
     .exp_scale = k_exp_scale_ref,
     .silu_mul = k_silu_mul_ref,
     .dot = k_dot_f32_ref,
+    .argmax = k_argmax_ref,
+    .sumsq = k_sumsq_ref,
     .axpy = k_axpy_f32_ref,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},
 };

@@ -453,6 +453,50 @@ static float k_dot_f32_avx2(const float *a, const float *b, int64_t n) {
     return r;
 }
 
+/* x86_avx512.c's two passes: the maximum (vmaxps never takes a NaN from
+ * its first operand), then the first element equal to it. */
+static int32_t k_argmax_avx2(const float *x, int64_t n) {
+    if (n <= 0 || !(x[0] == x[0])) return 0; /* NaN at 0: every > is false */
+    __m256 m0 = _mm256_set1_ps(x[0]), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        m0 = _mm256_max_ps(_mm256_loadu_ps(x + i), m0);
+        m1 = _mm256_max_ps(_mm256_loadu_ps(x + i + 8), m1);
+        m2 = _mm256_max_ps(_mm256_loadu_ps(x + i + 16), m2);
+        m3 = _mm256_max_ps(_mm256_loadu_ps(x + i + 24), m3);
+    }
+    float mv[8], mx = x[0];
+    _mm256_storeu_ps(mv, _mm256_max_ps(_mm256_max_ps(m0, m1), _mm256_max_ps(m2, m3)));
+    for (int l = 0; l < 8; l++) mx = mv[l] > mx ? mv[l] : mx;
+    for (; i < n; i++) mx = x[i] > mx ? x[i] : mx;
+    const __m256 mxv = _mm256_set1_ps(mx);
+    for (i = 0; i + 32 <= n; i += 32) {
+        uint32_t e = 0;
+        for (int a = 0; a < 4; a++)
+            e |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(x + i + 8 * a), mxv, _CMP_EQ_OQ)) << (8 * a);
+        if (e) return (int32_t)(i + __builtin_ctz(e));
+    }
+    for (; i < n; i++)
+        if (x[i] == mx) return (int32_t)i;
+    return 0; /* not reached: mx is one of the elements */
+}
+
+/* kernels.h's order: the lanes of two 4-wide double sums are s_0..s_7. */
+static double k_sumsq_avx2(const float *x, int64_t n) {
+    __m256d lo = _mm256_setzero_pd(), hi = lo;
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256d a = _mm256_cvtps_pd(_mm_loadu_ps(x + i)), b = _mm256_cvtps_pd(_mm_loadu_ps(x + i + 4));
+        lo = _mm256_fmadd_pd(a, a, lo);
+        hi = _mm256_fmadd_pd(b, b, hi);
+    }
+    double p[8];
+    _mm256_storeu_pd(p, lo);
+    _mm256_storeu_pd(p + 4, hi);
+    for (; i < n; i++) p[0] += (double)x[i] * x[i];
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
 static void k_axpy_f32_avx2(float *y, float a, const float *x, int64_t n) {
     __m256 av = _mm256_set1_ps(a);
     int64_t i = 0;
@@ -514,6 +558,8 @@ const r1_kernels r1_kernels_table_avx2 = {
     .exp_scale = k_exp_scale_avx2,
     .silu_mul = k_silu_mul_avx2,
     .dot = k_dot_f32_avx2,
+    .argmax = k_argmax_avx2,
+    .sumsq = k_sumsq_avx2,
     .axpy = k_axpy_f32_avx2,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},
 };

@@ -555,6 +555,50 @@ static float k_dot_f32_avx512(const float *a, const float *b, int64_t n) {
     return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)));
 }
 
+/* Two passes: the maximum (four chains of vmaxps, which returns its second
+ * operand when either is NaN, so max(x, m) never takes a NaN), then the
+ * first element equal to it (equality holds +0 and -0 alike, as the scan's
+ * strict > does). Tracking indices in one pass was twice as slow: every
+ * compare to a mask register goes to one port on Intel. */
+static int32_t k_argmax_avx512(const float *x, int64_t n) {
+    if (n <= 0 || !(x[0] == x[0])) return 0; /* NaN at 0: every > is false */
+    __m512 m0 = _mm512_set1_ps(x[0]), m1 = m0, m2 = m0, m3 = m0;
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        m0 = _mm512_max_ps(_mm512_loadu_ps(x + i), m0);
+        m1 = _mm512_max_ps(_mm512_loadu_ps(x + i + 16), m1);
+        m2 = _mm512_max_ps(_mm512_loadu_ps(x + i + 32), m2);
+        m3 = _mm512_max_ps(_mm512_loadu_ps(x + i + 48), m3);
+    }
+    for (; i < n; i += 16) m0 = _mm512_mask_max_ps(m0, lanes(n - i), _mm512_maskz_loadu_ps(lanes(n - i), x + i), m0);
+    __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3))));
+    for (i = 0; i + 64 <= n; i += 64) {
+        uint64_t e = 0;
+        for (int a = 0; a < 4; a++)
+            e |= (uint64_t)_mm512_cmp_ps_mask(_mm512_loadu_ps(x + i + 16 * a), mx, _CMP_EQ_OQ) << (16 * a);
+        if (e) return (int32_t)(i + __builtin_ctzll(e));
+    }
+    for (; i < n; i += 16) {
+        __mmask16 e = _mm512_mask_cmp_ps_mask(lanes(n - i), _mm512_maskz_loadu_ps(lanes(n - i), x + i), mx, _CMP_EQ_OQ);
+        if (e) return (int32_t)(i + __builtin_ctz(e));
+    }
+    return 0; /* not reached: mx is one of the elements */
+}
+
+/* kernels.h's order: lane l of one 8-wide double sum is the partial s_l. */
+static double k_sumsq_avx512(const float *x, int64_t n) {
+    __m512d s = _mm512_setzero_pd();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));
+        s = _mm512_fmadd_pd(v, v, s);
+    }
+    double p[8];
+    _mm512_storeu_pd(p, s);
+    for (; i < n; i++) p[0] += (double)x[i] * x[i];
+    return ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));
+}
+
 static void k_axpy_f32_avx512(float *y, float a, const float *x, int64_t n) {
     __m512 av = _mm512_set1_ps(a);
     for (int64_t i = 0; i < n; i += 16) {
@@ -908,6 +952,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
               [R1_DT_Q8_0_R8] = r1_qgemm_q8_0_r8_avx512},                                                  \
     .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
     .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
+    .argmax = k_argmax_avx512, .sumsq = k_sumsq_avx512,                                                    \
     .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, .silu_mul = k_silu_mul_avx512, \
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,                       \
                [R1_DT_BF16] = k_to_f32_bf16_avx512}
