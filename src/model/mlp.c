@@ -16,6 +16,7 @@
  * re-quantizing x for each of 8 tiles. */
 typedef struct {
     int32_t group;
+    int32_t owner;  /* share_items: the thread that runs it */
     int64_t c0, c1; /* column range */
 } ffn_item;
 
@@ -116,13 +117,9 @@ static void *act_buf(r1_arena *ws, const r1_tensor *w, int64_t n, int64_t K) {
     return b;
 }
 
-/* Cuts each group's columns (F, or D when by_f is false) into tiles of a
- * multiple of 16 so that every item has about 1/(2 nth) of the total rows x
- * columns (one tile per group on one thread). Decode's tiles are matvecs
- * that read faster in long runs: deepseek2-tiny q4_K, 2 threads, its 5
- * experts as 5 whole items instead of 10 halves took the gate/up region from
- * 46-48 to 44-45 us and down from 23.5 to 22 (1/(8 nth): 56-58 and 29);
- * 128-token prefills and qwen2 decode did not change. */
+/* Many rows' cut (prefill, batched rollouts), claimed by the threads: each
+ * group's columns (F, or D when by_f is false) in tiles of a multiple of 16
+ * with about 1/(2 nth) of the total rows x columns each. */
 static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
     int64_t total = 0, n = 0;
     for (int64_t g = 0; g < ng; g++) total += gs[g].n * (by_f ? gs[g].F : D);
@@ -132,12 +129,50 @@ static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng
         int64_t max_tiles = (cols + 15) / 16;
         tiles = tiles < 1 ? 1 : tiles > max_tiles ? max_tiles : tiles;
         int64_t w = ((cols + tiles - 1) / tiles + 15) / 16 * 16;
-        for (int64_t c = 0; c < cols; c += w) items[n++] = (ffn_item){(int32_t)g, c, c + w < cols ? c + w : cols};
+        for (int64_t c = 0; c < cols; c += w) items[n++] = (ffn_item){(int32_t)g, 0, c, c + w < cols ? c + w : cols};
     }
     return n;
 }
 
-/* Bytes of the item list: make_items cuts at most (F or D) / 16 + 1 tiles a group. */
+/* Decode's cut: every thread one share of about 1/nth of all groups'
+ * columns, a multiple of 16, taken in order across the groups (a share may
+ * end inside one group and go on into the next), so each thread streams one
+ * long run of weights. Claimed whole experts left one thread 3 of
+ * deepseek2-tiny's 5 and the other 2 (halves, claimed, were slower still:
+ * short matvecs); equal shares, 2.5 each, took its 2-thread q4_K decode
+ * from 972-1009 to 1038-1050 tok/s on the Intel VM (q8_0 and f16 +2-4%,
+ * qwen2's single group no slower). */
+static int64_t share_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
+    int64_t total = 0, n = 0, done = 0;
+    for (int64_t g = 0; g < ng; g++) total += by_f ? gs[g].F : D;
+    int64_t share = ((total + nth - 1) / nth + 15) / 16 * 16;
+    for (int64_t g = 0; g < ng; g++) {
+        int64_t cols = by_f ? gs[g].F : D;
+        for (int64_t c = 0; c < cols;) {
+            int64_t owner = done / share, take = (owner + 1) * share - done;
+            take = take < cols - c ? take : cols - c;
+            items[n++] = (ffn_item){(int32_t)g, (int32_t)owner, c, c + take};
+            c += take;
+            done += take;
+        }
+    }
+    return n;
+}
+
+typedef struct {
+    ffn_job *j;
+    int64_t n;
+} share_job;
+
+static void run_shares(void *p, int ith, int nth) {
+    (void)nth;
+    const share_job *s = p;
+    for (int64_t it = 0; it < s->n; it++)
+        if (s->j->items[it].owner == ith) (s->j->down ? run_down : run_up)(s->j, it, it + 1, ith);
+}
+
+/* Bytes of the item list: make_items cuts at most (F or D) / 16 + 1 tiles a
+ * group; share_items at most ng + ceil(total / 16) - 1 items, fewer. */
 static size_t items_bytes(int64_t ng, int64_t F, int64_t D) {
     return r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
 }
@@ -181,17 +216,22 @@ void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_
     }
     ffn_job j = {m->k, gs, items, q, row0, D, ng, false};
     r1_pool *up = r1_fwd_pool(m, 2 * macs), *down = r1_fwd_pool(m, macs);
-    /* a few rows (decode) are quantized on this thread: a pool region costs more */
+    /* a few rows (decode) are quantized on this thread, a pool region costs
+     * more, and the columns go out in equal shares; many rows are claimed */
     bool par = rows >= 8;
-    if (any) par ? r1_pool_claim(up, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
-    int64_t n = make_items(items, gs, ng, true, D, r1_pool_size(up));
-    R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
-    r1_pool_claim(up, n, 1, run_up, &j);
-    j.down = true;
-    if (any) par ? r1_pool_claim(down, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
-    n = make_items(items, gs, ng, false, D, r1_pool_size(down));
-    R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
-    r1_pool_claim(down, n, 1, run_down, &j);
+    for (int region = 0; region < 2; region++) {
+        r1_pool *pool = region ? down : up;
+        j.down = region == 1;
+        if (any) par ? r1_pool_claim(pool, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
+        int64_t n = par ? make_items(items, gs, ng, !j.down, D, r1_pool_size(pool))
+                        : share_items(items, gs, ng, !j.down, D, r1_pool_size(pool));
+        R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
+        share_job sj = {&j, n};
+        if (par)
+            r1_pool_claim(pool, n, 1, j.down ? run_down : run_up, &j);
+        else
+            r1_pool_run(pool, run_shares, &sj);
+    }
     ws->used = mark;
 }
 
