@@ -13,10 +13,11 @@
  * Models: a random tiny deepseek2 (MLA + MoE) and a random qwen2 with
  * R1-Distill-Qwen-1.5B's widths and 4 layers, at f16, q8_0 and q4_K; on
  * request ("dswide") a 3-layer deepseek2 with 64 experts of V2-Lite's
- * width; the files are cached in build/bench-gguf/. llama.cpp runs with its defaults
+ * width and ("dsdeep") the tiny deepseek2 with 24 layers; the files are
+ * cached in build/bench-gguf/. llama.cpp runs with its defaults
  * (weight repacking on) except an F32 K/V cache and no flash attention, the
  * configuration in which its logits are comparable.
- * Usage: bench_llamacpp [all|ds|qwen|dswide] [f16|q8_0|q4_K ...] */
+ * Usage: bench_llamacpp [all|ds|qwen|dswide|dsdeep] [f16|q8_0|q4_K ...] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,15 +48,19 @@ static r1_config qwen_cfg(void) {
     return c;
 }
 
-static r1_config ds_cfg(void) {
-    const char *json = "{\"model_type\":\"deepseek_v3\",\"vocab_size\":32000,\"hidden_size\":1024,\"intermediate_size\":2816,"
-                       "\"num_hidden_layers\":4,\"num_attention_heads\":8,\"num_key_value_heads\":8,"
-                       "\"max_position_embeddings\":4096,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
-                       "\"q_lora_rank\":512,\"kv_lora_rank\":256,\"qk_nope_head_dim\":64,\"qk_rope_head_dim\":32,"
-                       "\"v_head_dim\":64,\"n_routed_experts\":16,\"num_experts_per_tok\":4,\"n_shared_experts\":1,"
-                       "\"moe_intermediate_size\":512,\"first_k_dense_replace\":1,\"n_group\":4,\"topk_group\":2,"
-                       "\"norm_topk_prob\":true,\"routed_scaling_factor\":2.5,\"num_nextn_predict_layers\":0,"
-                       "\"rope_scaling\":null,\"bos_token_id\":0,\"eos_token_id\":1}";
+/* deepseek2-tiny with `layers` layers: 4, or 24 ("dsdeep": 155-542 MB a
+ * token, more than an L3 holds, so its decode reads DRAM on any machine). */
+static r1_config ds_cfg(int layers) {
+    char json[2048];
+    snprintf(json, sizeof json,
+             "{\"model_type\":\"deepseek_v3\",\"vocab_size\":32000,\"hidden_size\":1024,\"intermediate_size\":2816,"
+             "\"num_hidden_layers\":%d,\"num_attention_heads\":8,\"num_key_value_heads\":8,"
+             "\"max_position_embeddings\":4096,\"rms_norm_eps\":1e-6,\"rope_theta\":10000,"
+             "\"q_lora_rank\":512,\"kv_lora_rank\":256,\"qk_nope_head_dim\":64,\"qk_rope_head_dim\":32,"
+             "\"v_head_dim\":64,\"n_routed_experts\":16,\"num_experts_per_tok\":4,\"n_shared_experts\":1,"
+             "\"moe_intermediate_size\":512,\"first_k_dense_replace\":1,\"n_group\":4,\"topk_group\":2,"
+             "\"norm_topk_prob\":true,\"routed_scaling_factor\":2.5,\"num_nextn_predict_layers\":0,"
+             "\"rope_scaling\":null,\"bos_token_id\":0,\"eos_token_id\":1}", layers);
     r1_config c;
     if (r1_config_parse(&c, json, strlen(json), "ds") != R1_OK) die("config");
     return c;
@@ -65,7 +70,7 @@ static r1_config ds_cfg(void) {
  * and 1 shared a token, 3 layers: 1.3 B parameters, 0.7 GB at q4_K) whose
  * experts do not fit in any L3 cache: the tiny model's 42-146 MB a token
  * sit in the 260 MB L3 of the Intel VM, where its roofline column says
- * nothing. Not in "all": writing its GGUFs takes minutes. */
+ * nothing. Not in "all" (nor dsdeep): writing its GGUFs takes minutes. */
 static r1_config wide_cfg(void) {
     const char *json = "{\"model_type\":\"deepseek_v3\",\"vocab_size\":32000,\"hidden_size\":2048,\"intermediate_size\":10944,"
                        "\"num_hidden_layers\":3,\"num_attention_heads\":16,\"num_key_value_heads\":16,"
@@ -280,14 +285,18 @@ int main(int argc, char **argv) {
     static const r1_dtype types[] = {R1_DT_F16, R1_DT_Q8_0, R1_DT_Q4_K, R1_DT_Q6_K, R1_DT_Q4_0};
     enum { NT = sizeof types / sizeof types[0], NDEFAULT = 3 };
     const char *which = argc > 1 ? argv[1] : "all";
-    bool bad = strcmp(which, "all") && strcmp(which, "ds") && strcmp(which, "qwen") && strcmp(which, "dswide");
+    static const char *names[] = {"deepseek2-tiny", "qwen2-1.5B-4L", "deepseek2-wide-3L", "deepseek2-tiny-24L"},
+                      *keys[] = {"ds", "qwen", "dswide", "dsdeep"};
+    bool bad = true;
+    for (int mi = 0; mi < 4; mi++) bad &= strcmp(which, keys[mi]) != 0;
+    bad &= strcmp(which, "all") != 0;
     for (int a = 2; a < argc; a++) {
         bool known = false;
         for (int t = 0; t < NT; t++) known |= r1_dtype_from_name(argv[a]) == (int)types[t];
         bad |= !known;
     }
     if (bad) {
-        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen|dswide] [f16|q8_0|q4_K|q6_K|q4_0 ...]\n");
+        fprintf(stderr, "usage: bench_llamacpp [all|ds|qwen|dswide|dsdeep] [f16|q8_0|q4_K|q6_K|q4_0 ...]\n");
         return 2;
     }
     peer_llama p;
@@ -304,11 +313,10 @@ int main(int argc, char **argv) {
     printf("| model | weights | top-1 over %d prompt positions | max abs dlogit | greedy tokens equal | threads 1 | "
            "threads 2 | weights read |\n|---|---|---|---|---|---|---|---|\n",
            CMP_T);
-    for (int mi = 0; mi < 3; mi++) {
-        static const char *names[] = {"deepseek2-tiny", "qwen2-1.5B-4L", "deepseek2-wide-3L"}, *keys[] = {"ds", "qwen", "dswide"};
-        if (strcmp(which, keys[mi]) && (strcmp(which, "all") || mi == 2)) continue;
+    for (int mi = 0; mi < 4; mi++) {
+        if (strcmp(which, keys[mi]) && (strcmp(which, "all") || mi >= 2)) continue;
         const char *name = names[mi];
-        r1_config c = mi == 0 ? ds_cfg() : mi == 1 ? qwen_cfg() : wide_cfg();
+        r1_config c = mi == 0 ? ds_cfg(4) : mi == 1 ? qwen_cfg() : mi == 2 ? wide_cfg() : ds_cfg(24);
         for (int t = 0; t < NT; t++) {
             bool want = argc <= 2 && t < NDEFAULT;
             for (int a = 2; a < argc; a++) want |= r1_dtype_from_name(argv[a]) == (int)types[t];

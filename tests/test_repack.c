@@ -261,6 +261,31 @@ TEST(decode_bits_match_batch) {
     }
 }
 
+/* The AVX-512 Q4_K decode reads 4 parts of the rows at a time on Intel, 2
+ * elsewhere (x86_avx512_r8.c): both orders must give the same bits, so the
+ * test flips the cached vendor bit (a plain static in cpu_features.c) and
+ * runs both on any machine; group counts 1..17 cover the leftovers. */
+TEST(decode_parts_agree) {
+    const r1_kernels *k = r1_kernels_avx512();
+    if (!k) return;
+    r1_rng rng;
+    r1_rng_seed(&rng, 25);
+    r1_cpu *cpu = (r1_cpu *)r1_cpu_get();
+    const int64_t K = 768;
+    for (int64_t M = 8; M <= 136; M += 8) {
+        void *w = matrix(&rng, R1_DT_Q4_K, M, K), *w8 = interleaved(w, R1_DT_Q4_K, M, K);
+        float x[768], y[2][136];
+        fill(&rng, x, K, 1.0f);
+        for (int v = 0; v < 2; v++) {
+            for (int64_t i = 0; i < M; i++) y[v][i] = (float)(-7 - v); /* an unwritten output differs */
+            cpu->intel = !cpu->intel;
+            r1_matmul_cols_k(k, y[v], M, x, 1, w8, R1_DT_Q4_K_R8, K, 0, M);
+        }
+        if (memcmp(y[0], y[1], (size_t)M * 4) != 0) T_FAIL_AT("M=%lld: 2 and 4 parts differ", (long long)M);
+        free(w), free(w8);
+    }
+}
+
 static void model_case(r1_dtype ty) {
     const char *json = "{\"model_type\":\"qwen2\",\"vocab_size\":304,\"hidden_size\":256,\"intermediate_size\":512,"
                        "\"num_hidden_layers\":2,\"num_attention_heads\":4,\"num_key_value_heads\":2,"
@@ -339,6 +364,7 @@ int main(void) {
     RUN(largest_codes);
     RUN(threads_identical);
     RUN(decode_bits_match_batch);
+    RUN(decode_parts_agree);
     RUN(models_load_interleaved);
     r1_file_remove_tree(g_dir);
     TEST_MAIN_END();

@@ -26,6 +26,8 @@ static uint64_t read_xcr0(void) {
 
 static void detect(void) {
     unsigned a, b, c, d;
+    if (__get_cpuid(0, &a, &b, &c, &d)) /* the vendor string is ebx, edx, ecx */
+        g_cpu.intel = b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu;
     if (!__get_cpuid(1, &a, &b, &c, &d)) return;
     bool osxsave = c & (1u << 27), avx = c & (1u << 28);
     bool fma = c & (1u << 12), f16c = c & (1u << 29);

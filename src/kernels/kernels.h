@@ -154,9 +154,12 @@ const r1_kernels *r1_kernels_avx2(void);
 const r1_kernels *r1_kernels_avx512(void);
 
 /* CPU features, detected once (cpu_features.c). A feature is reported only if
- * the CPU has it and the OS saves its register state (XCR0). */
+ * the CPU has it and the OS saves its register state (XCR0). intel: the
+ * vendor is GenuineIntel (a tuning choice of the decode kernels, never a
+ * feature test). */
 typedef struct {
     bool avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni;
+    bool intel;
 } r1_cpu;
 const r1_cpu *r1_cpu_get(void);
 

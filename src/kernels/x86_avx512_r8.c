@@ -38,7 +38,15 @@
  *    157-162 / 143-163 / 144-158 / 146-148; 3 parts 145-163; 4 parts
  *    148-154 (the roofline there was 160, at 38-39 GB/s);
  *  - q8_0, medians of 6 rounds (row-major 79.3): 1 part 6 KB ahead 78.0;
- *    2 parts 2 / 4 KB ahead 85.2 / 82.0; 3 parts 1 KB ahead 83.0. */
+ *    2 parts 2 / 4 KB ahead 85.2 / 82.0; 3 parts 1 KB ahead 83.0.
+ * An Intel core (Emerald Rapids VM) reads Q4_K a little faster from 4 parts:
+ * a /tmp loop over 288 KB expert matrices in random order, 2 and 4 parts
+ * alternated over 7 rounds, read a mean 13.5 / 14.2 GB/s at 1 thread (4
+ * parts ahead in 5 rounds) and 22.6 / 23.3 at 2; 36 MB matrices, 3 rounds,
+ * 14.2 / 14.4 and 24.5 / 27.5 (session 11, 1 thread: 14.2 / 14.7-14.9).
+ * Q8_0, whose blocks take fewer operations a byte, did not gain (1 thread
+ * 15.6-15.9 / 13.4-15.9), nor Q4_K on Zen 5 above, so only Q4_K on Intel
+ * takes 4 (decode_q4_K below). */
 enum { PARTS = 2, PF_AHEAD = 2048 };
 
 static inline int64_t load64(const void *p) {
@@ -151,7 +159,7 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
 /* For a type T with block_T(acc, p, x, nb, nx):
  *  - group_T: the 8 outputs of one group for nx activation rows (1..4) at
  *    y, y + ldy, ...: w is the group's nb blocks, x the first activation row;
- *  - decode_T: groups [g0, g1) for one activation row, PARTS groups from
+ *  - decode_T: groups [g0, g1) for one activation row, PARTS (NP) groups from
  *    distant parts at a time, a block of each in turn, then the groups left
  *    over one at a time. Each part's first PF_AHEAD bytes are prefetched at
  *    the start, as the blocks prefetch the bytes after them: a MoE decode
@@ -160,32 +168,45 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
  *    19 / 38 to 22-24 / 50 GB/s at 64 rows a call, 30-34 / 63-71 to
  *    35-38 / 72-77 at 256 rows, 36 / 75-77 to 38-39 / 76-78 at 512 (Zen 5);
  *  - the table's kernel from them (x86_r8_driver.h). */
-#define R8Z_KERNELS(T, wblock, xblock, QB)                                                                         \
+#define R8Z_GROUP(T, wblock, xblock)                                                                               \
     INLINE void group_##T(float *y, int64_t ldy, const wblock *w, const xblock *x, int64_t nb, int nx) {           \
         __m512 acc[4];                                                                                             \
         _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) acc[r] = _mm512_setzero_ps();                        \
         for (int64_t b = 0; b < nb; b++) block_##T(acc, &w[b], x + b, nb, nx);                                     \
         _Pragma("GCC unroll 4") for (int r = 0; r < nx; r++) store8(y + r * ldy, acc[r]);                         \
-    }                                                                                                              \
-    static void decode_##T(float *y, const wblock *w, const xblock *x, int64_t nb, int64_t g0, int64_t g1) {       \
-        const int64_t h = (g1 - g0) / PARTS;                                                                       \
+    }
+
+#define R8Z_DECODE(name, T, wblock, xblock, NP)                                                                    \
+    static void name(float *y, const wblock *w, const xblock *x, int64_t nb, int64_t g0, int64_t g1) {             \
+        const int64_t h = (g1 - g0) / NP;                                                                          \
         for (int64_t i = 0; i < h; i++) {                                                                          \
-            __m512 acc[PARTS];                                                                                     \
-            const wblock *p[PARTS];                                                                                \
-            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) {                                              \
+            __m512 acc[NP];                                                                                        \
+            const wblock *p[NP];                                                                                   \
+            _Pragma("GCC unroll 8") for (int s = 0; s < NP; s++) {                                                 \
                 acc[s] = _mm512_setzero_ps();                                                                      \
                 p[s] = w + (g0 + s * h + i) * nb;                                                                  \
                 if (i == 0) stream_prefetch_at(p[s], 0, PF_AHEAD / 64);                                            \
             }                                                                                                      \
             for (int64_t b = 0; b < nb; b++)                                                                       \
-                _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) block_##T(&acc[s], p[s] + b, x + b, nb, 1); \
-            _Pragma("GCC unroll 8") for (int s = 0; s < PARTS; s++) store8(y + 8 * (g0 + s * h + i), acc[s]);      \
+                _Pragma("GCC unroll 8") for (int s = 0; s < NP; s++) block_##T(&acc[s], p[s] + b, x + b, nb, 1);   \
+            _Pragma("GCC unroll 8") for (int s = 0; s < NP; s++) store8(y + 8 * (g0 + s * h + i), acc[s]);         \
         }                                                                                                          \
-        for (int64_t g = g0 + PARTS * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);               \
-    }                                                                                                              \
+        for (int64_t g = g0 + NP * h; g < g1; g++) group_##T(y + 8 * g, 0, w + g * nb, x, nb, 1);                 \
+    }
+
+#define R8Z_KERNELS(T, wblock, xblock, QB)                                                                         \
+    R8Z_GROUP(T, wblock, xblock)                                                                                   \
+    R8Z_DECODE(decode_##T, T, wblock, xblock, PARTS)                                                               \
     R8_QMATMUL(r1_qmatmul_##T##_r8_avx512, T, wblock, xblock, QB)
 
-R8Z_KERNELS(q4_K, r1_block_q4_K_r8, r1_act_q8K, 256)
+/* Q4_K: 4 parts on Intel (see PARTS), chosen per call from the cached CPUID. */
+R8Z_GROUP(q4_K, r1_block_q4_K_r8, r1_act_q8K)
+R8Z_DECODE(decode_q4_K_2, q4_K, r1_block_q4_K_r8, r1_act_q8K, 2)
+R8Z_DECODE(decode_q4_K_4, q4_K, r1_block_q4_K_r8, r1_act_q8K, 4)
+static void decode_q4_K(float *y, const r1_block_q4_K_r8 *w, const r1_act_q8K *x, int64_t nb, int64_t g0, int64_t g1) {
+    (r1_cpu_get()->intel ? decode_q4_K_4 : decode_q4_K_2)(y, w, x, nb, g0, g1);
+}
+R8_QMATMUL(r1_qmatmul_q4_K_r8_avx512, q4_K, r1_block_q4_K_r8, r1_act_q8K, 256)
 R8Z_KERNELS(q8_0, r1_block_q8_0_r8, r1_act_q8, 32)
 R8Z_KERNELS(q4_0, r1_block_q4_0_r8, r1_act_q8, 32)
 
