@@ -159,10 +159,11 @@ INLINE void block_q4_0(__m512 *acc, const r1_block_q4_0_r8 *p, const r1_act_q8 *
 /* For a type T with block_T(acc, p, x, nb, nx):
  *  - group_T: the 8 outputs of one group for nx activation rows (1..4) at
  *    y, y + ldy, ...: w is the group's nb blocks, x the first activation row;
- *  - decode_T: groups [g0, g1) for one activation row, PARTS (NP) groups from
- *    distant parts at a time, a block of each in turn, then the groups left
- *    over one at a time. Each part's first PF_AHEAD bytes are prefetched at
- *    the start, as the blocks prefetch the bytes after them: a MoE decode
+ *  - decode_T: groups [g0, g1) for one activation row, NP groups (PARTS, or
+ *    4 for Q4_K on Intel) from as many distant parts at a time, a block of
+ *    each in turn, then the groups left over one at a time. Each part's
+ *    first PF_AHEAD bytes are prefetched at the start, as the blocks
+ *    prefetch the bytes after them: a MoE decode
  *    step is many short products (a 256-row tile of an expert), and Q4_K
  *    calls on 1024-wide matrices in random order went, 1 / 2 threads, from
  *    19 / 38 to 22-24 / 50 GB/s at 64 rows a call, 30-34 / 63-71 to
