@@ -240,6 +240,48 @@ static bool same_bits(const float *a, const float *b, int64_t n) {
     return memcmp(a, b, (size_t)n * sizeof(float)) == 0;
 }
 
+/* gemm_nn on a few rows of A (a decoded row's P C over its heads) gives the
+ * bits of the same rows in a call over many (a batch, training): every
+ * element is one chain over j in order, whichever kernel runs it. Both A
+ * layouts, with and without accumulation, J and the columns past the packed
+ * kernel's blocks (128, 512). */
+TEST(gemm_nn_few_rows_same_bits) {
+    const r1_kernels *tabs[4];
+    int n = simd_tables(tabs);
+    tabs[n] = r1_kernels_ref();
+    tabs[n + 1] = NULL;
+    r1_rng rng;
+    r1_rng_seed(&rng, 13);
+    const int64_t I = 20, J = 300, K = 530, k0 = 3, k1 = 520;
+    float *a = malloc((size_t)(I * J) * sizeof(float)), *b = malloc((size_t)(J * K) * sizeof(float));
+    float *c0 = malloc((size_t)(I * K) * sizeof(float)), *cw = malloc((size_t)(I * K) * sizeof(float));
+    float *cf = malloc((size_t)(I * K) * sizeof(float));
+    fill(&rng, a, I * J, 1.0f);
+    fill(&rng, b, J * K, 1.0f);
+    fill(&rng, c0, I * K, 1.0f);
+    for (int ti = 0; tabs[ti]; ti++)
+        for (int tr = 0; tr < 2; tr++)
+            for (int acc = 0; acc < 2; acc++) {
+                int64_t si = tr ? 1 : J, sj = tr ? I : 1; /* A as [I, J] or as the columns of [J, I] */
+                memcpy(cw, c0, (size_t)(I * K) * sizeof(float));
+                tabs[ti]->gemm_nn(cw, K, a, si, sj, b, K, J, 0, I, k0, k1, acc);
+                for (int64_t rows = 1; rows <= 9; rows++) {
+                    int64_t i0 = rows + 2 < I ? rows + 2 : I - rows;
+                    memcpy(cf, c0, (size_t)(I * K) * sizeof(float));
+                    tabs[ti]->gemm_nn(cf, K, a, si, sj, b, K, J, i0, i0 + rows, k0, k1, acc);
+                    bool same = true;
+                    for (int64_t i = 0; i < I; i++) {
+                        const float *want = i >= i0 && i < i0 + rows ? cw : c0;
+                        same &= same_bits(cf + i * K, want + i * K, K);
+                    }
+                    if (!same)
+                        T_FAIL_AT("%s gemm_nn rows [%lld, %lld) of %lld, A %s, accumulate %d: bits differ", tabs[ti]->isa,
+                                  (long long)i0, (long long)(i0 + rows), (long long)I, tr ? "columns" : "rows", acc);
+                }
+            }
+    free(a), free(b), free(c0), free(cw), free(cf);
+}
+
 /* The training forward (r1_matmul_fwd_k): above the table's fwd_gemm_min_n
  * it is gemm_nn over a transposed copy of w; against the oracle, and with
  * the same bits for 1, 2 and 4 threads. */
@@ -644,6 +686,11 @@ TEST(softmax_pieces_match_ref) {
                 }
                 if (!(worst <= 5e-7))
                     T_FAIL_AT("%s exp_scale n=%lld scale %g: rel err %.3g", tabs[ti]->isa, (long long)n, scales[si], worst);
+                /* scale: one rounded product each, so the bits of the plain loop */
+                memcpy(a, z, (size_t)n * sizeof(float)), memcpy(b, z, (size_t)n * sizeof(float));
+                tabs[ti]->scale(a, n, 0.3761f * scales[si]);
+                ref->scale(b, n, 0.3761f * scales[si]);
+                if (!same_bits(a, b, n)) T_FAIL_AT("%s scale n=%lld: bits differ", tabs[ti]->isa, (long long)n);
                 /* silu's use: exp(-g) of either sign, up to e^80 */
                 for (int64_t i = 0; i < n; i++) z[i] = z[i] * (80.0f / scales[si]);
                 memcpy(a, z, (size_t)n * sizeof(float)), memcpy(b, z, (size_t)n * sizeof(float));
@@ -730,6 +777,7 @@ int main(void) {
     RUN(matmul_zeros_and_large_magnitudes);
     RUN(training_products_match_ref);
     RUN(training_forward_matches_ref_and_threads);
+    RUN(gemm_nn_few_rows_same_bits);
     RUN(threads_give_identical_bits);
     RUN(decode_rows_match_batched_bits);
     RUN(threaded_matmul_matches_ref);

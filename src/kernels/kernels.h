@@ -137,6 +137,7 @@ typedef struct {
      * exact in double, so a fused multiply-add rounds like the add. */
     double (*sumsq)(const float *x, int64_t n);
     void (*axpy)(float *y, float a, const float *x, int64_t n); /* y += a x */
+    void (*scale)(float *x, int64_t n, float s); /* x = s x: one rounded product each, the same bits on every table */
     void (*to_f32[R1_DT_COUNT])(float *dst, const void *src, int64_t n);
 } r1_kernels;
 

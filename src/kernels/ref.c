@@ -254,6 +254,10 @@ static void k_axpy_f32_ref(float *y, float a, const float *x, int64_t n) {
     for (int64_t i = 0; i < n; i++) y[i] += a * x[i];
 }
 
+static void k_scale_ref(float *x, int64_t n, float s) {
+    for (int64_t i = 0; i < n; i++) x[i] *= s;
+}
+
 static void k_to_f32_f32_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_F32, n); }
 static void k_to_f32_f16_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_F16, n); }
 static void k_to_f32_bf16_ref(float *dst, const void *src, int64_t n) { r1_to_f32(dst, src, R1_DT_BF16, n); }
@@ -279,5 +283,6 @@ const r1_kernels r1_kernels_table_ref = {
     .argmax = k_argmax_ref,
     .sumsq = k_sumsq_ref,
     .axpy = k_axpy_f32_ref,
+    .scale = k_scale_ref,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_ref, [R1_DT_F16] = k_to_f32_f16_ref, [R1_DT_BF16] = k_to_f32_bf16_ref},
 };

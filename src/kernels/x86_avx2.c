@@ -505,6 +505,13 @@ static void k_axpy_f32_avx2(float *y, float a, const float *x, int64_t n) {
     for (; i < n; i++) y[i] += a * x[i];
 }
 
+static void k_scale_avx2(float *x, int64_t n, float s) {
+    __m256 sv = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(sv, _mm256_loadu_ps(x + i)));
+    for (; i < n; i++) x[i] *= s;
+}
+
 INLINE void to_f32(float *dst, const void *src, int64_t n, r1_dtype t) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(dst + i, wload(src, i, t));
@@ -561,6 +568,7 @@ const r1_kernels r1_kernels_table_avx2 = {
     .argmax = k_argmax_avx2,
     .sumsq = k_sumsq_avx2,
     .axpy = k_axpy_f32_avx2,
+    .scale = k_scale_avx2,
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx2, [R1_DT_F16] = k_to_f32_f16_avx2, [R1_DT_BF16] = k_to_f32_bf16_avx2},
 };
 #else

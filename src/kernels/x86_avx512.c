@@ -418,8 +418,67 @@ INLINE void ukr(float *c, int64_t ldc, int64_t ir, const __mmask16 mk[4], const 
         for (int v = 0; v < 4; v++) _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mk[v], acc[r][v]);
 }
 
+/* A few rows of C (IR <= F_MR), NV vectors of columns at a time, with B read
+ * in place: a decoded row's attention output P C (8 heads over its cached
+ * latents) reads every element of B once, so packing it is pure cost, and
+ * the 6-row kernel took two passes over it for 8 heads. deepseek2-tiny-24L
+ * q4_K decode, 8 heads over ~160 positions x 256 latents, 1 thread: 15.7 ->
+ * 5.4 us a layer. Each element is the same FMA chain as in ukr, so the bits
+ * do not change (test gemm_nn_few_rows_same_bits). */
+enum { F_MR = 8 };
+
+INLINE void few_rows(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
+                     int64_t J, int64_t k0, int64_t k1, bool accumulate, const int IR, const int NV) {
+    for (int64_t k = k0; k < k1; k += 16 * NV) {
+        __mmask16 mk[6];
+        __m512 acc[F_MR][6];
+        #pragma GCC unroll 6
+        for (int v = 0; v < NV; v++) mk[v] = lanes(k1 - k - 16 * v > 0 ? k1 - k - 16 * v : 0);
+        #pragma GCC unroll 8
+        for (int r = 0; r < IR; r++)
+            #pragma GCC unroll 6
+            for (int v = 0; v < NV; v++)
+                acc[r][v] = accumulate ? _mm512_maskz_loadu_ps(mk[v], c + r * ldc + k + 16 * v) : _mm512_setzero_ps();
+        const float *bj = b + k;
+        for (int64_t j = 0; j < J; j++, bj += ldb) {
+            __m512 bv[6];
+            #pragma GCC unroll 6
+            for (int v = 0; v < NV; v++) bv[v] = _mm512_maskz_loadu_ps(mk[v], bj + 16 * v);
+            #pragma GCC unroll 8
+            for (int r = 0; r < IR; r++) {
+                __m512 s = _mm512_set1_ps(a[r * a_si + j * a_sj]);
+                #pragma GCC unroll 6
+                for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(s, bv[v], acc[r][v]);
+            }
+        }
+        #pragma GCC unroll 8
+        for (int r = 0; r < IR; r++)
+            #pragma GCC unroll 6
+            for (int v = 0; v < NV; v++) _mm512_mask_storeu_ps(c + r * ldc + k + 16 * v, mk[v], acc[r][v]);
+    }
+}
+
+/* few_rows for 1..F_MR rows, each count compiled on its own (24 accumulators at most). */
+static void few_rows_any(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
+                         int64_t J, int64_t ir, int64_t k0, int64_t k1, bool accumulate) {
+    switch (ir) {
+    case 1: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 1, 6); break;
+    case 2: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 2, 6); break;
+    case 3: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 3, 6); break;
+    case 4: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 4, 6); break;
+    case 5: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 5, 4); break;
+    case 6: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 6, 4); break;
+    case 7: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 7, 3); break;
+    default: few_rows(c, ldc, a, a_si, a_sj, b, ldb, J, k0, k1, accumulate, 8, 3); break;
+    }
+}
+
 INLINE void gemm_nn(float *c, int64_t ldc, const float *a, int64_t a_si, int64_t a_sj, const float *b, int64_t ldb,
                     int64_t J, int64_t i0, int64_t i1, int64_t k0, int64_t k1, bool accumulate, gmode md) {
+    if (md == G_F32 && i1 - i0 <= F_MR) {
+        if (i1 > i0) few_rows_any(c + i0 * ldc, ldc, a + i0 * a_si, a_si, a_sj, b, ldb, J, i1 - i0, k0, k1, accumulate);
+        return;
+    }
     for (int64_t kb = k0; kb < k1; kb += G_NC) {
         int64_t nc = min64(G_NC, k1 - kb), np = (nc + G_NR - 1) / G_NR;
         for (int64_t jb = 0; jb < J || jb == 0; jb += G_KC) {
@@ -605,6 +664,14 @@ static void k_axpy_f32_avx512(float *y, float a, const float *x, int64_t n) {
         __mmask16 m = lanes(n - i);
         __m512 r = _mm512_fmadd_ps(av, _mm512_maskz_loadu_ps(m, x + i), _mm512_maskz_loadu_ps(m, y + i));
         _mm512_mask_storeu_ps(y + i, m, r);
+    }
+}
+
+static void k_scale_avx512(float *x, int64_t n, float s) {
+    __m512 sv = _mm512_set1_ps(s);
+    for (int64_t i = 0; i < n; i += 16) {
+        __mmask16 m = lanes(n - i);
+        _mm512_mask_storeu_ps(x + i, m, _mm512_mul_ps(sv, _mm512_maskz_loadu_ps(m, x + i)));
     }
 }
 
@@ -952,6 +1019,7 @@ static void k_to_bf16_avx512(uint16_t *dst, const float *src, int64_t n) {
               [R1_DT_Q8_0_R8] = r1_qgemm_q8_0_r8_avx512},                                                  \
     .qgemm_min_n = QGEMM_MIN_N, .qgemm_ws = r1_qgemm_ws_avx512, .act_quantize = r1_act_quantize_avx512,   \
     .gemm_nn = k_gemm_nn_f32_f32_avx512, .dot = k_dot_f32_avx512, .axpy = k_axpy_f32_avx512,              \
+    .scale = k_scale_avx512,                                                                               \
     .argmax = k_argmax_avx512, .sumsq = k_sumsq_avx512,                                                    \
     .adamw = k_adamw_avx512, .to_bf16 = k_to_bf16_avx512, .lse = k_lse_avx512, .exp_scale = k_exp_scale_avx512, .silu_mul = k_silu_mul_avx512, \
     .to_f32 = {[R1_DT_F32] = k_to_f32_f32_avx512, [R1_DT_F16] = k_to_f32_f16_avx512,                       \

