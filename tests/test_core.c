@@ -3,6 +3,7 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/arena.h"
 #include "core/dtype.h"
@@ -161,6 +162,59 @@ TEST(pool_claim_covers_every_item_once) {
     CHECK_EQ_INT(atomic_load(&c.seen[999]), 1);
 }
 
+typedef struct {
+    atomic_int seen[1000];
+    atomic_int bad_range;
+    atomic_int stolen; /* items of share 0 run by another thread */
+    int64_t n, align, share0;
+    bool hold; /* thread 0 waits (up to 2 s) in its first piece until a piece of its share is stolen */
+    bool held;
+} share_ctx;
+
+static void share_range(void *p, int64_t lo, int64_t hi, int ith) {
+    share_ctx *c = p;
+    if (lo >= hi || lo % c->align != 0 || (hi % c->align != 0 && hi != c->n) || ith < 0 || ith > 3)
+        atomic_fetch_add(&c->bad_range, 1);
+    for (int64_t i = lo; i < hi; i++) atomic_fetch_add(&c->seen[i], 1);
+    if (ith != 0 && lo < c->share0) atomic_fetch_add(&c->stolen, 1);
+    if (ith == 0 && c->hold && !c->held) {
+        c->held = true;
+        for (int ms = 0; ms < 2000 && !atomic_load(&c->stolen); ms++) nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+}
+
+TEST(pool_share_covers_every_item_once_and_steals) {
+    for (int nth = 1; nth <= 4; nth++) {
+        r1_pool *p;
+        CHECK_OK(r1_pool_create(&p, nth));
+        const int64_t ns[] = {1, 15, 16, 17, 640, 1000}, aligns[] = {1, 16}, grains[] = {0, 1, 64, 5000};
+        for (int rep = 0; rep < 5; rep++)
+            for (size_t a = 0; a < sizeof ns / sizeof *ns; a++)
+                for (size_t b = 0; b < sizeof aligns / sizeof *aligns; b++)
+                    for (size_t g = 0; g < sizeof grains / sizeof *grains; g++) {
+                        static share_ctx c;
+                        memset(&c, 0, sizeof c);
+                        c.n = ns[a], c.align = aligns[b], c.share0 = 0;
+                        r1_pool_share(p, ns[a], aligns[b], grains[g], share_range, &c);
+                        CHECK_EQ_INT(atomic_load(&c.bad_range), 0);
+                        for (int i = 0; i < ns[a]; i++) CHECK_EQ_INT(atomic_load(&c.seen[i]), 1);
+                    }
+        if (nth > 1) { /* a held thread's share is finished by the others */
+            static share_ctx c;
+            memset(&c, 0, sizeof c);
+            c.n = 1000, c.align = 16, c.hold = true;
+            int64_t lo, hi;
+            r1_split(1000, 0, nth, 16, &lo, &hi);
+            c.share0 = hi;
+            r1_pool_share(p, 1000, 16, 16, share_range, &c);
+            CHECK(atomic_load(&c.stolen) > 0);
+            for (int i = 0; i < 1000; i++) CHECK_EQ_INT(atomic_load(&c.seen[i]), 1);
+        }
+        r1_pool_share(p, 0, 16, 64, share_range, NULL); /* nothing to do: fn never runs */
+        r1_pool_destroy(p);
+    }
+}
+
 TEST(split_covers_range_aligned) {
     for (int nth = 1; nth <= 5; nth++) {
         int64_t prev = 0;
@@ -183,6 +237,7 @@ int main(void) {
     RUN(rng_is_deterministic_and_portable);
     RUN(pool_runs_every_thread_once);
     RUN(pool_claim_covers_every_item_once);
+    RUN(pool_share_covers_every_item_once_and_steals);
     RUN(split_covers_range_aligned);
     TEST_MAIN_END();
 }

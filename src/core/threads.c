@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -188,4 +189,79 @@ void r1_pool_claim(r1_pool *p, int64_t n, int64_t chunk, r1_range_fn fn, void *c
     claim_job j = {.n = n, .chunk = chunk, .fn = fn, .ctx = ctx};
     atomic_init(&j.next, 0);
     r1_pool_run(p, claim_task, &j);
+}
+
+/* Each share's unclaimed [lo, hi) as one word (lo in the low 32 bits), so an
+ * owner taking from the front and a thief taking from the back agree by one
+ * compare-and-swap; one cache line each, as every claim writes it. */
+typedef struct {
+    _Alignas(64) _Atomic uint64_t span;
+} share_slot;
+
+enum { SHARE_MAX_THREADS = 64 };
+
+typedef struct {
+    int64_t n, align, grain;
+    r1_range_fn fn;
+    void *ctx;
+    share_slot slot[SHARE_MAX_THREADS];
+} share_job;
+
+static uint64_t span_pack(int64_t lo, int64_t hi) { return (uint64_t)lo | (uint64_t)hi << 32; }
+
+/* Claims a piece of share s: from the front (its owner: half of what is
+ * left, at least grain) or from the back (a thief: grain). */
+static bool share_take(share_job *j, int s, bool owner, int64_t *lo, int64_t *hi) {
+    uint64_t v = atomic_load_explicit(&j->slot[s].span, memory_order_relaxed);
+    for (;;) {
+        int64_t a = (int64_t)(v & 0xffffffffu), b = (int64_t)(v >> 32);
+        if (a >= b) return false;
+        int64_t want = owner ? (b - a) / 2 : j->grain;
+        want = want > j->grain ? want : j->grain;
+        int64_t cut; /* a multiple of align strictly inside (a, b), or an end */
+        if (owner) {
+            cut = (a + want + j->align - 1) / j->align * j->align;
+            cut = cut < b ? cut : b;
+        } else {
+            cut = (b - want) / j->align * j->align;
+            cut = cut > a ? cut : a;
+        }
+        uint64_t nv = owner ? span_pack(cut, b) : span_pack(a, cut);
+        if (atomic_compare_exchange_weak_explicit(&j->slot[s].span, &v, nv, memory_order_relaxed,
+                                                  memory_order_relaxed)) {
+            *lo = owner ? a : cut;
+            *hi = owner ? cut : b;
+            return true;
+        }
+    }
+}
+
+static void share_task(void *p, int ith, int nth) {
+    share_job *j = p;
+    int64_t lo, hi;
+    while (share_take(j, ith, true, &lo, &hi)) j->fn(j->ctx, lo, hi, ith);
+    for (int d = 1; d < nth; d++)
+        while (share_take(j, (ith + d) % nth, false, &lo, &hi)) j->fn(j->ctx, lo, hi, ith);
+}
+
+void r1_pool_share(r1_pool *p, int64_t n, int64_t align, int64_t grain, r1_range_fn fn, void *ctx) {
+    if (n <= 0) return;
+    align = align < 1 ? 1 : align;
+    if (!p || p->n == 1 || n <= align) {
+        fn(ctx, 0, n, 0);
+        return;
+    }
+    if (p->n > SHARE_MAX_THREADS || n >= ((int64_t)1 << 31)) {
+        r1_pool_claim(p, n, grain > align ? grain : align, fn, ctx);
+        return;
+    }
+    share_job j; /* not zeroed: only the pool's slots are used */
+    j.n = n, j.align = align, j.fn = fn, j.ctx = ctx;
+    j.grain = grain > align ? (grain + align - 1) / align * align : align; /* every piece non-empty */
+    for (int t = 0; t < p->n; t++) {
+        int64_t lo, hi;
+        r1_split(n, t, p->n, align, &lo, &hi);
+        atomic_init(&j.slot[t].span, span_pack(lo, hi));
+    }
+    r1_pool_run(p, share_task, &j);
 }

@@ -45,6 +45,18 @@ void r1_pool_for(r1_pool *p, int64_t n, int64_t align, r1_range_fn fn, void *ctx
  * depend on which thread computes them (fn must not use ith for that). */
 void r1_pool_claim(r1_pool *p, int64_t n, int64_t chunk, r1_range_fn fn, void *ctx);
 
+/* Parallel loop by shares with stealing: thread ith owns the share of n
+ * items that r1_pool_for would give it (in blocks of `align`) and runs it
+ * front to back in pieces of half what is left of it (at least `grain`
+ * items), so its kernel calls stay long and read one stream; a thread done
+ * with its share takes `grain` items at a time from the back of the
+ * others'. A core slowed by the scheduler, by a neighbour on its host or by
+ * colder data then hands its last pieces over instead of holding the rest
+ * up. Every range starts on a multiple of `align` and ends on one or at n.
+ * As with r1_pool_claim, no result may depend on the thread (fn must not use
+ * ith for that); n must be below 2^31. */
+void r1_pool_share(r1_pool *p, int64_t n, int64_t align, int64_t grain, r1_range_fn fn, void *ctx);
+
 /* Number of online CPUs (>= 1). */
 int r1_cpu_count(void);
 

@@ -15,8 +15,7 @@
  * once per tile: a 2-thread qwen2 q4_K prefill spent 5% of its time
  * re-quantizing x for each of 8 tiles. */
 typedef struct {
-    int32_t group;
-    int32_t owner;  /* share_items: the thread that runs it */
+    int64_t group;
     int64_t c0, c1; /* column range */
 } ffn_item;
 
@@ -48,26 +47,28 @@ static void cols(const ffn_job *j, float *y, int64_t ldy, const float *x, const 
         r1_fwd_cols(j->k, y, ldy, x, n, w, K, c0, c1);
 }
 
-static void run_up(void *p, int64_t lo, int64_t hi, int ith) {
-    (void)ith;
-    const ffn_job *j = p;
-    for (int64_t it = lo; it < hi; it++) {
-        const ffn_item *t = &j->items[it];
-        const r1_swiglu_group *g = &j->groups[t->group];
-        const ffn_q *q = &j->q[t->group];
-        cols(j, g->g, g->F, g->x, q->xg, g->n, g->gate, j->D, t->c0, t->c1);
-        cols(j, g->u, g->F, g->x, q->xu, g->n, g->up, j->D, t->c0, t->c1);
-        for (int64_t i = 0; i < g->n; i++) j->k->silu_mul(g->g + i * g->F + t->c0, g->u + i * g->F + t->c0, t->c1 - t->c0);
-    }
+/* Columns [c0, c1) of group gi: gate and up, then a = silu(g) u. */
+static void up_cols(const ffn_job *j, int64_t gi, int64_t c0, int64_t c1) {
+    const r1_swiglu_group *g = &j->groups[gi];
+    const ffn_q *q = &j->q[gi];
+    cols(j, g->g, g->F, g->x, q->xg, g->n, g->gate, j->D, c0, c1);
+    cols(j, g->u, g->F, g->x, q->xu, g->n, g->up, j->D, c0, c1);
+    for (int64_t i = 0; i < g->n; i++) j->k->silu_mul(g->g + i * g->F + c0, g->u + i * g->F + c0, c1 - c0);
 }
 
-static void run_down(void *p, int64_t lo, int64_t hi, int ith) {
+/* Columns [c0, c1) of group gi's y = a down^T. */
+static void down_cols(const ffn_job *j, int64_t gi, int64_t c0, int64_t c1) {
+    const r1_swiglu_group *g = &j->groups[gi];
+    cols(j, g->y, j->D, g->g, j->q[gi].a, g->n, g->down, g->F, c0, c1);
+}
+
+/* Items [lo, hi) of the region. */
+static void run_items(void *p, int64_t lo, int64_t hi, int ith) {
     (void)ith;
     const ffn_job *j = p;
     for (int64_t it = lo; it < hi; it++) {
         const ffn_item *t = &j->items[it];
-        const r1_swiglu_group *g = &j->groups[t->group];
-        cols(j, g->y, j->D, g->g, j->q[t->group].a, g->n, g->down, g->F, t->c0, t->c1);
+        (j->down ? down_cols : up_cols)(j, t->group, t->c0, t->c1);
     }
 }
 
@@ -129,50 +130,41 @@ static int64_t make_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng
         int64_t max_tiles = (cols + 15) / 16;
         tiles = tiles < 1 ? 1 : tiles > max_tiles ? max_tiles : tiles;
         int64_t w = ((cols + tiles - 1) / tiles + 15) / 16 * 16;
-        for (int64_t c = 0; c < cols; c += w) items[n++] = (ffn_item){(int32_t)g, 0, c, c + w < cols ? c + w : cols};
+        for (int64_t c = 0; c < cols; c += w) items[n++] = (ffn_item){g, c, c + w < cols ? c + w : cols};
     }
     return n;
 }
 
-/* Decode's cut: every thread one share of about 1/nth of all groups'
- * columns, a multiple of 16, taken in order across the groups (a share may
- * end inside one group and go on into the next), so each thread streams one
- * long run of weights. Claimed whole experts left one thread 3 of
- * deepseek2-tiny's 5 and the other 2 (halves, claimed, were slower still:
- * short matvecs); equal shares, 2.5 each, took its 2-thread q4_K decode
- * from 972-1009 to 1038-1050 tok/s on the Intel VM (q8_0 and f16 +2-4%,
- * qwen2's single group no slower). */
-static int64_t share_items(ffn_item *items, const r1_swiglu_group *gs, int64_t ng, bool by_f, int64_t D, int nth) {
-    int64_t total = 0, n = 0, done = 0;
-    for (int64_t g = 0; g < ng; g++) total += by_f ? gs[g].F : D;
-    int64_t share = ((total + nth - 1) / nth + 15) / 16 * 16;
-    for (int64_t g = 0; g < ng; g++) {
-        int64_t cols = by_f ? gs[g].F : D;
-        for (int64_t c = 0; c < cols;) {
-            int64_t owner = done / share, take = (owner + 1) * share - done;
-            take = take < cols - c ? take : cols - c;
-            items[n++] = (ffn_item){(int32_t)g, (int32_t)owner, c, c + take};
-            c += take;
-            done += take;
-        }
+/* Decode's cut: all groups' columns (F for gate and up, D for down) as one
+ * range in group order, each group's starting on a multiple of 16, shared
+ * out by r1_pool_share: each thread streams about 1/nth of the weights as one
+ * long run across the groups, and the last pieces go to whichever thread is
+ * free first. Claimed whole experts left one thread 3 of deepseek2-tiny's 5
+ * and the other 2 (halves, claimed, were slower still: short matvecs);
+ * equal fixed shares, 2.5 each, took its 2-thread q4_K decode from 972-1009
+ * to 1038-1050 tok/s on the Intel VM, but left one thread waiting for the
+ * other by 9% of the region on average over a 24-layer decode (the shared
+ * expert, hot in the L3, sat in one share; either core may also run slower
+ * for a while on a shared host). */
+static int64_t flat_cols(const ffn_job *j, int64_t g) { return j->down ? j->D : j->groups[g].F; }
+
+static void run_flat(void *p, int64_t lo, int64_t hi, int ith) {
+    (void)ith;
+    const ffn_job *j = p;
+    for (int64_t g = 0, at = 0; g < j->ng && at < hi; g++) {
+        int64_t n = flat_cols(j, g), a = lo > at ? lo - at : 0, b = hi - at < n ? hi - at : n;
+        if (a < b) (j->down ? down_cols : up_cols)(j, g, a, b);
+        at += (n + 15) / 16 * 16;
     }
-    return n;
 }
 
-typedef struct {
-    ffn_job *j;
-    int64_t n;
-} share_job;
-
-static void run_shares(void *p, int ith, int nth) {
-    (void)nth;
-    const share_job *s = p;
-    for (int64_t it = 0; it < s->n; it++)
-        if (s->j->items[it].owner == ith) (s->j->down ? run_down : run_up)(s->j, it, it + 1, ith);
+static int64_t flat_total(const ffn_job *j) {
+    int64_t t = 0;
+    for (int64_t g = 0; g < j->ng; g++) t += (flat_cols(j, g) + 15) / 16 * 16;
+    return t;
 }
 
-/* Bytes of the item list: make_items cuts at most (F or D) / 16 + 1 tiles a
- * group; share_items at most ng + ceil(total / 16) - 1 items, fewer. */
+/* Bytes of the item list: make_items cuts at most (F or D) / 16 + 1 tiles a group. */
 static size_t items_bytes(int64_t ng, int64_t F, int64_t D) {
     return r1_align_up((size_t)(ng * ((F > D ? F : D) / 16 + 2)) * sizeof(ffn_item));
 }
@@ -223,14 +215,13 @@ void r1_swiglu_groups(r1_model *m, const r1_swiglu_group *gs, int64_t ng, int64_
         r1_pool *pool = region ? down : up;
         j.down = region == 1;
         if (any) par ? r1_pool_claim(pool, rows, 1, quantize_rows, &j) : quantize_rows(&j, 0, rows, 0);
-        int64_t n = par ? make_items(items, gs, ng, !j.down, D, r1_pool_size(pool))
-                        : share_items(items, gs, ng, !j.down, D, r1_pool_size(pool));
-        R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
-        share_job sj = {&j, n};
-        if (par)
-            r1_pool_claim(pool, n, 1, j.down ? run_down : run_up, &j);
-        else
-            r1_pool_run(pool, run_shares, &sj);
+        if (par) {
+            int64_t n = make_items(items, gs, ng, !j.down, D, r1_pool_size(pool));
+            R1_ASSERT((size_t)n * sizeof(ffn_item) <= bytes);
+            r1_pool_claim(pool, n, 1, run_items, &j);
+        } else {
+            r1_pool_share(pool, flat_total(&j), 16, 64, run_flat, &j);
+        }
     }
     ws->used = mark;
 }
