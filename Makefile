@@ -58,7 +58,8 @@ FUZZ_REPLAY := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%_replay)
 
 ifeq ($(ARCH),x86_64)
 $(addprefix $(BUILD)/src/kernels/,x86_avx2.o x86_avx2_qgemm.o x86_avx2_qact.o x86_avx2_r8.o): CFLAGS += -mavx2 -mfma -mf16c
-$(addprefix $(BUILD)/src/kernels/,x86_avx512.o x86_avx512_qgemm.o x86_avx512_qact.o x86_avx512_r8.o): CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mavx512vnni -mfma -mf16c
+$(addprefix $(BUILD)/src/kernels/,x86_avx512.o x86_avx512_qgemm.o x86_avx512_qact.o x86_avx512_r8.o x86_avx512_r8_gfni.o): CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512dq -mavx512bf16 -mavx512vnni -mfma -mf16c
+$(BUILD)/src/kernels/x86_avx512_r8_gfni.o: CFLAGS += -mgfni
 endif
 
 .PHONY: all test bench demo fuzz reference clean deps r1

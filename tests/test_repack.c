@@ -262,26 +262,33 @@ TEST(decode_bits_match_batch) {
 }
 
 /* The AVX-512 Q4_K decode reads 4 parts of the rows at a time on Intel, 2
- * elsewhere (x86_avx512_r8.c): both orders must give the same bits, so the
- * test flips the cached vendor bit (a plain static in cpu_features.c) and
- * runs both on any machine; group counts 1..17 cover the leftovers. */
+ * elsewhere (x86_avx512_r8.c), and takes the high nibbles with GFNI where the
+ * CPU has it (x86_avx512_r8_gfni.c): every variant must give the same bits, so
+ * the test flips the cached vendor and GFNI bits (a plain static in
+ * cpu_features.c) and runs the orders on any machine, the GFNI build where
+ * it can run; group counts 1..17 cover the leftovers. */
 TEST(decode_parts_agree) {
     const r1_kernels *k = r1_kernels_avx512();
     if (!k) return;
     r1_rng rng;
     r1_rng_seed(&rng, 25);
     r1_cpu *cpu = (r1_cpu *)r1_cpu_get();
+    const bool intel = cpu->intel, gfni = cpu->gfni;
+    const int variants = gfni ? 4 : 2; /* the GFNI build only where the CPU runs it */
     const int64_t K = 768;
     for (int64_t M = 8; M <= 136; M += 8) {
         void *w = matrix(&rng, R1_DT_Q4_K, M, K), *w8 = interleaved(w, R1_DT_Q4_K, M, K);
-        float x[768], y[2][136];
+        float x[768], y[4][136];
         fill(&rng, x, K, 1.0f);
-        for (int v = 0; v < 2; v++) {
+        for (int v = 0; v < variants; v++) {
             for (int64_t i = 0; i < M; i++) y[v][i] = (float)(-7 - v); /* an unwritten output differs */
-            cpu->intel = !cpu->intel;
+            cpu->intel = v & 1, cpu->gfni = v >> 1;
             r1_matmul_cols_k(k, y[v], M, x, 1, w8, R1_DT_Q4_K_R8, K, 0, M);
         }
-        if (memcmp(y[0], y[1], (size_t)M * 4) != 0) T_FAIL_AT("M=%lld: 2 and 4 parts differ", (long long)M);
+        cpu->intel = intel, cpu->gfni = gfni;
+        for (int v = 1; v < variants; v++)
+            if (memcmp(y[0], y[v], (size_t)M * 4) != 0)
+                T_FAIL_AT("M=%lld: %d parts%s differ from 2 parts", (long long)M, v & 1 ? 4 : 2, v >> 1 ? " with GFNI" : "");
         free(w), free(w8);
     }
 }

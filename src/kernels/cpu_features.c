@@ -48,6 +48,7 @@ static void detect(void) {
         g_cpu.avx512bw = b & (1u << 30);
         g_cpu.avx512vl = b & (1u << 31);
         g_cpu.avx512_vnni = c & (1u << 11);
+        g_cpu.gfni = c & (1u << 8); /* its 512-bit forms: with AVX-512F, as here */
         if (sub_leaves >= 1) {
             __cpuid_count(7, 1, a, b, c, d);
             g_cpu.avx512_bf16 = a & (1u << 5);

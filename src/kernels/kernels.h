@@ -159,7 +159,7 @@ const r1_kernels *r1_kernels_avx512(void);
  * vendor is GenuineIntel (a tuning choice of the decode kernels, never a
  * feature test). */
 typedef struct {
-    bool avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni;
+    bool avx, avx2, fma, f16c, avx512f, avx512bw, avx512vl, avx512dq, avx512_bf16, avx512_vnni, gfni;
     bool intel;
 } r1_cpu;
 const r1_cpu *r1_cpu_get(void);

@@ -29,7 +29,11 @@ static inline __attribute__((always_inline)) void r8z_q4_K_codes(const r1_block_
     const __m512i lo4 = _mm512_set1_epi8(15);
     __m512i raw = r8z_pair(p->qs[c][2 * v]);
     *lo = _mm512_and_si512(raw, lo4);
+#if defined(__GFNI__) /* x86_avx512_r8_gfni.c: bit i of each byte from bit i + 4, the top 4 cleared */
+    *hi = _mm512_gf2p8affine_epi64_epi8(raw, _mm512_set1_epi64(0x1020408000000000LL), 0);
+#else
     *hi = _mm512_and_si512(_mm512_srli_epi16(raw, 4), lo4);
+#endif
 }
 
 /* The 8 rows' 6-bit scales and mins as int16: sc[i] word 4j + t is scale
