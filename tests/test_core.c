@@ -173,7 +173,7 @@ typedef struct {
 
 static void share_range(void *p, int64_t lo, int64_t hi, int ith) {
     share_ctx *c = p;
-    if (lo >= hi || lo % c->align != 0 || (hi % c->align != 0 && hi != c->n) || ith < 0 || ith > 3)
+    if (lo >= hi || lo % c->align != 0 || (hi % c->align != 0 && hi != c->n) || ith < 0 || ith > 64)
         atomic_fetch_add(&c->bad_range, 1);
     for (int64_t i = lo; i < hi; i++) atomic_fetch_add(&c->seen[i], 1);
     if (ith != 0 && lo < c->share0) atomic_fetch_add(&c->stolen, 1);
@@ -213,6 +213,15 @@ TEST(pool_share_covers_every_item_once_and_steals) {
         r1_pool_share(p, 0, 16, 64, share_range, NULL); /* nothing to do: fn never runs */
         r1_pool_destroy(p);
     }
+    r1_pool *big; /* past the packed spans' 64 threads: claimed, still aligned */
+    CHECK_OK(r1_pool_create(&big, 65));
+    static share_ctx c;
+    memset(&c, 0, sizeof c);
+    c.n = 1000, c.align = 16;
+    r1_pool_share(big, 1000, 16, 20, share_range, &c);
+    r1_pool_destroy(big);
+    CHECK_EQ_INT(atomic_load(&c.bad_range), 0);
+    for (int i = 0; i < 1000; i++) CHECK_EQ_INT(atomic_load(&c.seen[i]), 1);
 }
 
 TEST(split_covers_range_aligned) {

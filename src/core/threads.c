@@ -247,17 +247,17 @@ static void share_task(void *p, int ith, int nth) {
 void r1_pool_share(r1_pool *p, int64_t n, int64_t align, int64_t grain, r1_range_fn fn, void *ctx) {
     if (n <= 0) return;
     align = align < 1 ? 1 : align;
+    grain = grain > align ? (grain + align - 1) / align * align : align; /* every piece non-empty and aligned */
     if (!p || p->n == 1 || n <= align) {
         fn(ctx, 0, n, 0);
         return;
     }
-    if (p->n > SHARE_MAX_THREADS || n >= ((int64_t)1 << 31)) {
-        r1_pool_claim(p, n, grain > align ? grain : align, fn, ctx);
+    if (p->n > SHARE_MAX_THREADS || n >= ((int64_t)1 << 31)) { /* beyond the packed spans */
+        r1_pool_claim(p, n, grain, fn, ctx);
         return;
     }
     share_job j; /* not zeroed: only the pool's slots are used */
-    j.n = n, j.align = align, j.fn = fn, j.ctx = ctx;
-    j.grain = grain > align ? (grain + align - 1) / align * align : align; /* every piece non-empty */
+    j.n = n, j.align = align, j.grain = grain, j.fn = fn, j.ctx = ctx;
     for (int t = 0; t < p->n; t++) {
         int64_t lo, hi;
         r1_split(n, t, p->n, align, &lo, &hi);

@@ -54,7 +54,7 @@ void r1_pool_claim(r1_pool *p, int64_t n, int64_t chunk, r1_range_fn fn, void *c
  * colder data then hands its last pieces over instead of holding the rest
  * up. Every range starts on a multiple of `align` and ends on one or at n.
  * As with r1_pool_claim, no result may depend on the thread (fn must not use
- * ith for that); n must be below 2^31. */
+ * ith for that). Past 64 threads or 2^31 items it claims pieces of `grain`. */
 void r1_pool_share(r1_pool *p, int64_t n, int64_t align, int64_t grain, r1_range_fn fn, void *ctx);
 
 /* Number of online CPUs (>= 1). */
